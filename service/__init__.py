@@ -1,0 +1,1 @@
+"""ordergate: order self-service for headless Shopify storefronts."""

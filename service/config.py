@@ -1,0 +1,163 @@
+"""Settings from the environment (CONTRACT §2), validated once at start-up, with production guards."""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated, Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_VERSION = "2026-10"
+_API_VERSION = re.compile(r"^20\d\d-(01|04|07|10)$")
+_SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+
+
+class Environment(enum.StrEnum):
+    """`dev` favours convenience; `production` favours safety."""
+
+    DEV = "dev"
+    PRODUCTION = "production"
+
+
+class ConfigurationError(ValueError):
+    """The settings cannot run the service; the message says which variable to fix."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+class Settings(BaseSettings):
+    """Everything ordergate reads from its environment. Nothing else reads `os.environ`."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+
+    env: Environment = Field(default=Environment.DEV, validation_alias="ORDERGATE_ENV")
+    database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
+
+    shopify_shop: str | None = Field(default=None, validation_alias="SHOPIFY_SHOP")
+    shopify_admin_token: SecretStr | None = Field(
+        default=None, validation_alias="SHOPIFY_ADMIN_TOKEN"
+    )
+    shopify_client_id: str | None = Field(default=None, validation_alias="SHOPIFY_CLIENT_ID")
+    shopify_client_secret: SecretStr | None = Field(
+        default=None, validation_alias="SHOPIFY_CLIENT_SECRET"
+    )
+    shopify_api_version: str = Field(
+        default=DEFAULT_API_VERSION, validation_alias="SHOPIFY_API_VERSION"
+    )
+    shopify_admin_endpoint: str | None = Field(
+        default=None, validation_alias="SHOPIFY_ADMIN_ENDPOINT"
+    )
+    shopify_order_name_prefix: str = Field(
+        default="#", validation_alias="SHOPIFY_ORDER_NAME_PREFIX"
+    )
+    shopify_order_name_suffix: str = Field(
+        default="", validation_alias="SHOPIFY_ORDER_NAME_SUFFIX"
+    )
+
+    policy_file: Path | None = Field(default=None, validation_alias="ORDERGATE_POLICY_FILE")
+    host: str | None = Field(default=None, validation_alias="ORDERGATE_HOST")
+    port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=8000, validation_alias="ORDERGATE_PORT"
+    )
+    limit_per_client: str = Field(default="30/minute", validation_alias="ORDERGATE_LIMIT_PER_CLIENT")
+    limit_per_order: str = Field(default="10/hour", validation_alias="ORDERGATE_LIMIT_PER_ORDER")
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias="ORDERGATE_TRUSTED_PROXIES"
+    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), validation_alias="ORDERGATE_CORS_ORIGINS"
+    )
+    log_level: str = Field(default="INFO", validation_alias="ORDERGATE_LOG_LEVEL")
+    data_dir: Path = Field(default=Path(".ordergate"), validation_alias="ORDERGATE_DATA_DIR")
+
+    _split_trusted = field_validator("trusted_proxies", mode="before")(_split_csv)
+    _split_origins = field_validator("cors_origins", mode="before")(_split_csv)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a CIDR network") from None
+        return value
+
+    @field_validator("shopify_api_version")
+    @classmethod
+    def _valid_api_version(cls, value: str) -> str:
+        if not _API_VERSION.match(value):
+            raise ValueError("must be a quarterly Admin API version such as 2026-10")
+        return value
+
+    @field_validator("shopify_shop")
+    @classmethod
+    def _valid_shop(cls, value: str | None) -> str | None:
+        if value is not None and not _SHOP_DOMAIN.match(value.strip().lower()):
+            raise ValueError("must be the shop's my-shop.myshopify.com domain")
+        return value.strip().lower() if value else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @model_validator(mode="after")
+    def _credentials_come_in_pairs(self) -> Self:
+        if (self.shopify_client_id is None) != (self.shopify_client_secret is None):
+            raise ValueError("SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET go together")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        """Production turns off introspection, GraphiQL and the sandbox."""
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """No shop and no endpoint configured: talk to the built-in sandbox shop."""
+        return self.shopify_shop is None and self.shopify_admin_endpoint is None
+
+    @property
+    def listen_host(self) -> str:
+        """Loopback in dev so a laptop never exposes the service; all interfaces in production."""
+        if self.host is not None:
+            return self.host
+        return "0.0.0.0" if self.is_production else "127.0.0.1"  # noqa: S104
+
+    def admin_endpoint(self) -> str:
+        """The Admin GraphQL URL every operation is POSTed to."""
+        if self.shopify_admin_endpoint:
+            return self.shopify_admin_endpoint
+        if self.shopify_shop is None:
+            raise ConfigurationError("SHOPIFY_SHOP or SHOPIFY_ADMIN_ENDPOINT must be set")
+        return f"https://{self.shopify_shop}/admin/api/{self.shopify_api_version}/graphql.json"
+
+    def check_production(self) -> None:
+        """Refuse to serve production traffic on anything but a real shop and a real database."""
+        if not self.is_production:
+            return
+        problems = []
+        if self.database_url is None:
+            problems.append("DATABASE_URL is required in production")
+        if self.uses_sandbox:
+            problems.append("SHOPIFY_SHOP is required in production (the sandbox is dev-only)")
+        if self.shopify_admin_token is None and self.shopify_client_id is None:
+            problems.append(
+                "Shopify credentials are required in production: SHOPIFY_ADMIN_TOKEN, "
+                "or SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET"
+            )
+        if problems:
+            raise ConfigurationError("; ".join(problems))
