@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 
 class LenientEnum(enum.StrEnum):
@@ -124,6 +125,16 @@ class EligibilityReason(enum.StrEnum):
     TOO_EARLY = "TOO_EARLY"
     REPORT_WINDOW_CLOSED = "REPORT_WINDOW_CLOSED"
     ALREADY_REPORTED = "ALREADY_REPORTED"
+
+
+class UserErrorCode(enum.StrEnum):
+    """What a customer can act on when a request is refused (CONTRACT §1)."""
+
+    INVALID_INPUT = "INVALID_INPUT"
+    ORDER_NOT_FOUND = "ORDER_NOT_FOUND"
+    NOT_ELIGIBLE = "NOT_ELIGIBLE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
 
 
 class RequestKind(enum.StrEnum):
@@ -252,3 +263,24 @@ class CustomerRequest:
     status: RequestStatus
     order_id: str
     submitted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refused storefront operation, as data: becomes one `UserError` at the API edge."""
+
+    code: UserErrorCode
+    reason: EligibilityReason | None = None
+    field: tuple[str, ...] | None = None
+    eligibility: Eligibility | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    """An order with what its customer may do now: the answer to `orderStatus`."""
+
+    order: Order
+    cancellation: Eligibility
+    not_received: Eligibility
+    requests: tuple[CustomerRequest, ...]
+    zone: ZoneInfo

@@ -1,0 +1,39 @@
+"""The public GraphQL schema, its safety extensions, and the SDL we commit."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from service.api.queries import Query
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    # Validation and syntax errors carry no original error and stay readable for developers;
+    # anything raised while resolving is a bug or an outage and is masked.
+    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+
+
+def build_schema(*, production: bool) -> strawberry.Schema:
+    """The schema served on `/graphql`; production hides introspection and field suggestions."""
+    extensions: list[SchemaExtension | type[SchemaExtension]] = [
+        MaskErrors(should_mask_error=_is_unexpected),
+    ]
+    if production:
+        extensions.append(DisableIntrospection())
+    return strawberry.Schema(
+        query=Query,
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+def export_sdl() -> str:
+    """The SDL committed as schema/ordergate.graphql."""
+    return build_schema(production=False).as_str() + "\n"
+
+
+if __name__ == "__main__":
+    print(export_sdl(), end="")  # noqa: T201

@@ -1,0 +1,52 @@
+"""Does the contact a customer typed match the order? E-mail or phone, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+import phonenumbers
+
+from service.models import Order
+
+
+def normalise_email(value: str) -> str:
+    """E-mail addresses compare trimmed and case-insensitively."""
+    return value.strip().casefold()
+
+
+def normalise_phone(value: str, *, region: str | None) -> str | None:
+    """E.164 form of a phone number, read in `region` when it has no country code."""
+    try:
+        parsed = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _region_of(e164: str | None) -> str | None:
+    if not e164:
+        return None
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def _same(left: str | None, right: str | None) -> bool:
+    # Compare even when one side is missing, so timing says nothing about which part failed.
+    return hmac.compare_digest((left or "\x00").encode(), (right or "\x01").encode())
+
+
+def contact_matches(order: Order, contact: str) -> bool:
+    """True when `contact` is the order's e-mail or phone.
+
+    A phone typed without a country code is read in the country of the order's own
+    number: customers type numbers the way they write them at home.
+    """
+    email_match = _same(normalise_email(contact), normalise_email(order.email or ""))
+    order_phone = normalise_phone(order.phone, region=None) if order.phone else None
+    typed_phone = normalise_phone(contact, region=_region_of(order_phone) or "US")
+    phone_match = _same(typed_phone, order_phone)
+    return (bool(order.email) and email_match) or (bool(order_phone) and phone_match)
