@@ -273,6 +273,8 @@ class Refusal:
     reason: EligibilityReason | None = None
     field: tuple[str, ...] | None = None
     eligibility: Eligibility | None = None
+    problem: str | None = None  # with INVALID_INPUT: TOO_LONG, REQUIRED or INVALID
+    limit: int | None = None  # with TOO_LONG: the maximum length
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,3 +286,24 @@ class OrderView:
     not_received: Eligibility
     requests: tuple[CustomerRequest, ...]
     zone: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationInput:
+    """What a customer sends to request cancellation."""
+
+    order_number: str
+    contact: str
+    reason: CustomerCancelReason
+    comment: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotReceivedInput:
+    """What a customer sends to report a parcel as not received."""
+
+    order_number: str
+    contact: str
+    comment: str | None = None
+    idempotency_key: str | None = None

@@ -1,30 +1,53 @@
-"""The storefront use cases: the one place that sequences lookup, policy, audit and Admin calls."""
+"""The storefront use cases: the one place that sequences
+input → idempotency → lookup → policy → durable intent → Admin call → audited outcome."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from service import policy, requests_store
+from service import audit, idempotency, policy, requests_store
 from service.admin.client import AdminCall
+from service.admin.errors import UpstreamUnavailable
 from service.admin.shop import Shop
 from service.audit import AdminCallRecord, AuditEvent
 from service.audit_writer import AuditWriter
 from service.contact import contact_matches
+from service.input_rules import (
+    CANCELLATION_COMMENT_LIMIT,
+    NOT_RECEIVED_COMMENT_LIMIT,
+    check_idempotency_key,
+    check_identity,
+    clean_comment,
+)
 from service.merchant_policy import Policy
 from service.models import (
+    CancellationInput,
+    CustomerRequest,
+    Eligibility,
+    EligibilityReason,
+    NotReceivedInput,
     Order,
     OrderView,
     Refusal,
     RequestKind,
+    RequestStatus,
     UserErrorCode,
 )
 from service.order_number import canonical_order_name
+from service.request_progress import RequestProgress
+from service.requests_store import StoredRequest
 
 ShopFactory = Callable[[Callable[[AdminCall], None]], Shop]
+
+
+class StorageUnavailable(Exception):
+    """Postgres could not be reached or written; nothing may be sent to Shopify."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,20 +59,40 @@ class Caller:
     locale: str = "en"
 
 
-class _CallLog:
-    """The Admin calls one storefront operation made, for its audit event."""
+class CallLog:
+    """The Admin calls one storefront operation made, for its audit events."""
 
     def __init__(self) -> None:
         self.calls: list[AdminCallRecord] = []
 
     def __call__(self, call: AdminCall) -> None:
-        self.calls.append(
-            AdminCallRecord(
-                operation=call.operation,
-                requested_cost=call.requested_cost,
-                actual_cost=call.actual_cost,
-            )
-        )
+        self.calls.append(AdminCallRecord(call.operation, call.requested_cost, call.actual_cost))
+
+    def drain(self) -> tuple[AdminCallRecord, ...]:
+        """The calls since the last drain, so each audit event lists only its own."""
+        calls, self.calls = tuple(self.calls), []
+        return calls
+
+
+@asynccontextmanager
+async def storage() -> AsyncIterator[None]:
+    """Turn every way Postgres can fail into one `StorageUnavailable`."""
+    try:
+        yield
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        raise StorageUnavailable(type(exc).__name__) from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    kind: RequestKind
+    operation: str
+    order_number: str
+    contact: str
+    comment: str | None
+    comment_limit: int
+    customer_reason: str | None
+    idempotency_key: str | None
 
 
 class OrderDesk:
@@ -73,20 +116,26 @@ class OrderDesk:
         self._clock = clock
         self._prefix = order_name_prefix
         self._suffix = order_name_suffix
+        self.progress = RequestProgress(pool=pool, policy=policy, clock=clock)
+
+    @property
+    def zone(self) -> Any:
+        """The shop's time zone, for dates in customer messages."""
+        return self._policy.cancellation.zone
 
     async def order_status(
         self, *, order_number: str, contact: str, caller: Caller
     ) -> OrderView | Refusal:
         """Look up one order for the customer who placed it."""
-        log = _CallLog()
-        outcome = "error"
-        order: Order | None = None
+        log = CallLog()
+        outcome, order = "UPSTREAM_UNAVAILABLE", None
         try:
             order = await self._verified_order(order_number, contact, log)
             if order is None:
                 outcome = UserErrorCode.ORDER_NOT_FOUND.value
                 return Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
-            view = await self._view(order)
+            async with storage():
+                view = await self._view(order)
             outcome = "ok"
             return view
         finally:
@@ -97,11 +146,201 @@ class OrderDesk:
                     client_address=caller.client_address,
                     order_id=order.id if order else None,
                     outcome=outcome,
-                    admin_calls=tuple(log.calls),
+                    admin_calls=log.drain(),
                 )
             )
 
-    async def _verified_order(self, order_number: str, contact: str, log: _CallLog) -> Order | None:
+    async def request_cancellation(
+        self, *, data: CancellationInput, caller: Caller
+    ) -> CustomerRequest | Refusal:
+        """Cancel at once when the policy allows, hold for staff when it asks for review."""
+        return await self._submit(
+            _Submission(
+                kind=RequestKind.CANCELLATION,
+                operation="requestCancellation",
+                order_number=data.order_number,
+                contact=data.contact,
+                comment=data.comment,
+                comment_limit=CANCELLATION_COMMENT_LIMIT,
+                customer_reason=data.reason.value,
+                idempotency_key=data.idempotency_key,
+            ),
+            caller,
+        )
+
+    async def report_not_received(
+        self, *, data: NotReceivedInput, caller: Caller
+    ) -> CustomerRequest | Refusal:
+        """File a missing-parcel report for staff, when the policy says it is time."""
+        return await self._submit(
+            _Submission(
+                kind=RequestKind.NOT_RECEIVED,
+                operation="reportNotReceived",
+                order_number=data.order_number,
+                contact=data.contact,
+                comment=data.comment,
+                comment_limit=NOT_RECEIVED_COMMENT_LIMIT,
+                customer_reason=None,
+                idempotency_key=data.idempotency_key,
+            ),
+            caller,
+        )
+
+    async def _submit(self, sub: _Submission, caller: Caller) -> CustomerRequest | Refusal:
+        comment = clean_comment(sub.comment, limit=sub.comment_limit)
+        refusal = (
+            comment
+            if isinstance(comment, Refusal)
+            else check_identity(sub.order_number, sub.contact)
+            or check_idempotency_key(sub.idempotency_key)
+        )
+        if refusal is not None:
+            await self._audit_refusal(sub, caller, refusal, order_id=None, calls=())
+            return refusal
+        sub = _with_comment(sub, comment if isinstance(comment, str) else None)
+        digest = idempotency.fingerprint(_fingerprint_values(sub))
+        async with storage():
+            replayed = await self._replay(sub, digest)
+        if replayed is not None:
+            return replayed
+        answer = await self._decide_and_act(sub, caller)
+        if sub.idempotency_key:
+            async with storage():
+                await idempotency.remember(
+                    conn=self._pool,
+                    operation=sub.operation,
+                    key=sub.idempotency_key,
+                    digest=digest,
+                    response=_stored_answer(answer),
+                )
+        return answer
+
+    async def _replay(self, sub: _Submission, digest: str) -> CustomerRequest | Refusal | None:
+        if not sub.idempotency_key:
+            return None
+        found = await idempotency.recall(
+            conn=self._pool, operation=sub.operation, key=sub.idempotency_key, digest=digest
+        )
+        if isinstance(found, idempotency.Reused):
+            return Refusal(code=UserErrorCode.IDEMPOTENCY_KEY_REUSED, field=("input", "idempotencyKey"))
+        if found is None:
+            return None
+        if "request_id" in found.response:
+            stored = await requests_store.get(conn=self._pool, request_id=found.response["request_id"])
+            if stored is not None:
+                return stored.request
+        return _refusal_from(found.response["refusal"])
+
+    async def _decide_and_act(self, sub: _Submission, caller: Caller) -> CustomerRequest | Refusal:
+        log = CallLog()
+        order = await self._fresh_verified_order(sub, caller, log)
+        if isinstance(order, Refusal):
+            return order
+        async with storage():
+            existing = await requests_store.find(conn=self._pool, order_id=order.id, kind=sub.kind)
+        if existing is not None:
+            await self._audit_refusal(sub, caller, None, order_id=order.id, calls=log.drain(),
+                                      outcome="existing_request", request_id=existing.request.id)
+            return existing.request
+        decision = self._eligibility(sub.kind, order)
+        if not decision.eligible:
+            refusal = Refusal(code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision)
+            await self._audit_refusal(sub, caller, refusal, order_id=order.id, calls=log.drain())
+            return refusal
+        stored = await self._write_intent(sub, caller, order, log)
+        if stored.admin_state is not requests_store.AdminState.PENDING:
+            return stored.request  # another request won the race and acts for both
+        shop = self._shop(log)
+        finished = await self.progress.act(shop=shop, stored=stored, order=order, caller=caller, log=log)
+        return finished.request
+
+    async def _fresh_verified_order(
+        self, sub: _Submission, caller: Caller, log: CallLog
+    ) -> Order | Refusal:
+        try:
+            order = await self._verified_order(sub.order_number, sub.contact, log)
+        except UpstreamUnavailable:
+            await self._audit_refusal(sub, caller, None, order_id=None, calls=log.drain(),
+                                      outcome="UPSTREAM_UNAVAILABLE")
+            raise
+        if order is None:
+            refusal = Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
+            await self._audit_refusal(sub, caller, refusal, order_id=None, calls=log.drain())
+            return refusal
+        return order
+
+    def _eligibility(self, kind: RequestKind, order: Order) -> Eligibility:
+        now = self._clock()
+        if kind is RequestKind.CANCELLATION:
+            return policy.cancellation_eligibility(order, self._policy.cancellation, now)
+        return policy.not_received_eligibility(order, self._policy.not_received, now)
+
+    async def _write_intent(
+        self, sub: _Submission, caller: Caller, order: Order, log: CallLog
+    ) -> StoredRequest:
+        """The request and its audit event in one transaction, before Shopify hears of it."""
+        status = self.progress.initial_status(sub.kind, order)
+        async with storage(), self._pool.acquire() as conn, conn.transaction():
+            stored = await requests_store.create(
+                conn=conn,
+                kind=sub.kind,
+                status=status,
+                order_id=order.id,
+                order_name=order.number,
+                now=self._clock(),
+                customer_reason=sub.customer_reason,
+                comment=sub.comment,
+                locale=caller.locale,
+                details={"risk_levels": [level.value for level in order.risk_levels]},
+            )
+            if stored is None:
+                existing = await requests_store.find(conn=conn, order_id=order.id, kind=sub.kind)
+                assert existing is not None, "a conflicting request must exist"
+                return existing
+            await audit.append(
+                conn=conn,
+                events=[
+                    AuditEvent(
+                        operation=sub.operation,
+                        request_id=caller.request_id,
+                        client_address=caller.client_address,
+                        order_id=order.id,
+                        customer_request_id=stored.request.id,
+                        decision="accepted",
+                        outcome=status.value,
+                        admin_calls=log.drain(),
+                        details={"customer_reason": sub.customer_reason},
+                    )
+                ],
+            )
+            return stored
+
+    async def _audit_refusal(
+        self,
+        sub: _Submission,
+        caller: Caller,
+        refusal: Refusal | None,
+        *,
+        order_id: str | None,
+        calls: tuple[AdminCallRecord, ...],
+        outcome: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        await self._audit.submit(
+            AuditEvent(
+                operation=sub.operation,
+                request_id=caller.request_id,
+                client_address=caller.client_address,
+                order_id=order_id,
+                customer_request_id=request_id,
+                decision="refused" if refusal else None,
+                reason=refusal.reason.value if refusal and refusal.reason else None,
+                outcome=outcome or (refusal.code.value if refusal else "ok"),
+                admin_calls=calls,
+            )
+        )
+
+    async def _verified_order(self, order_number: str, contact: str, log: CallLog) -> Order | None:
         # An unknown number and a wrong contact must look the same to the caller.
         name = canonical_order_name(order_number, prefix=self._prefix, suffix=self._suffix)
         if name is None or not contact.strip():
@@ -118,17 +357,69 @@ class OrderDesk:
         return OrderView(
             order=order,
             cancellation=policy.cancellation_eligibility(
-                order,
-                self._policy.cancellation,
-                now,
+                order, self._policy.cancellation, now,
                 open_request=RequestKind.CANCELLATION in open_kinds,
             ),
             not_received=policy.not_received_eligibility(
-                order,
-                self._policy.not_received,
-                now,
+                order, self._policy.not_received, now,
                 open_report=RequestKind.NOT_RECEIVED in open_kinds,
             ),
             requests=tuple(requests),
             zone=self._policy.cancellation.zone,
         )
+
+
+def _with_comment(sub: _Submission, comment: str | None) -> _Submission:
+    values = asdict(sub)
+    values["comment"] = comment
+    return _Submission(**values)
+
+
+def _fingerprint_values(sub: _Submission) -> dict[str, object]:
+    return {
+        "order_number": sub.order_number.strip(),
+        "contact": sub.contact.strip().casefold(),
+        "comment": sub.comment,
+        "reason": sub.customer_reason,
+    }
+
+
+def _stored_answer(answer: CustomerRequest | Refusal) -> dict[str, object]:
+    if isinstance(answer, CustomerRequest):
+        return {"request_id": answer.id}
+    eligibility = answer.eligibility
+    return {
+        "refusal": {
+            "code": answer.code.value,
+            "reason": answer.reason.value if answer.reason else None,
+            "field": list(answer.field) if answer.field else None,
+            "available_from": _iso(eligibility.available_from if eligibility else None),
+            "until": _iso(eligibility.until if eligibility else None),
+        }
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _refusal_from(stored: dict[str, Any]) -> Refusal:
+    reason = EligibilityReason(stored["reason"]) if stored.get("reason") else None
+    available_from, until = stored.get("available_from"), stored.get("until")
+    eligibility = None
+    if reason is not None:
+        eligibility = Eligibility(
+            eligible=False,
+            reason=reason,
+            available_from=datetime.fromisoformat(available_from) if available_from else None,
+            until=datetime.fromisoformat(until) if until else None,
+        )
+    return Refusal(
+        code=UserErrorCode(stored["code"]),
+        reason=reason,
+        field=tuple(stored["field"]) if stored.get("field") else None,
+        eligibility=eligibility,
+    )
+
+
+__all__ = ["Caller", "OrderDesk", "RequestStatus", "StorageUnavailable"]

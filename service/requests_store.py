@@ -1,30 +1,170 @@
-"""Customer requests in Postgres: read them for an order (writes come with the mutations)."""
+"""Customer requests in Postgres: one per order and kind, and where their Admin side stands."""
 
 from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 
 from service.models import CustomerRequest, RequestKind, RequestStatus
 
-_LIST_FOR_ORDER = """
-select id::text, kind, status, order_id, submitted_at
-from customer_requests
-where order_id = $1
-order by submitted_at, id
+
+class AdminState(enum.StrEnum):
+    """How far the Admin side of a request got; the reconciler finishes what is not DONE."""
+
+    PENDING = "PENDING"  # intent written, nothing sent to Shopify yet
+    SENT = "SENT"  # sent; the outcome is not final (e.g. a cancel job still running)
+    DONE = "DONE"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRequest:
+    """A request row with what the reconciler and the Admin actions need."""
+
+    request: CustomerRequest
+    order_name: str
+    admin_state: AdminState
+    admin_job_id: str | None
+    customer_reason: str | None
+    comment: str | None
+    locale: str
+    updated_at: datetime
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+_COLUMNS = """
+id::text, kind, status, order_id, order_name, submitted_at, updated_at, customer_reason,
+comment, locale, admin_state, admin_job_id, details
 """
+_LIST_FOR_ORDER = f"select {_COLUMNS} from customer_requests where order_id = $1 order by submitted_at, id"
+_FIND = f"select {_COLUMNS} from customer_requests where order_id = $1 and kind = $2"
+_GET = f"select {_COLUMNS} from customer_requests where id = $1::uuid"
+_INSERT = f"""
+insert into customer_requests
+    (id, kind, status, order_id, order_name, submitted_at, updated_at,
+     customer_reason, comment, locale, details)
+values ($1::uuid, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10)
+on conflict (order_id, kind) do nothing
+returning {_COLUMNS}
+"""
+_UPDATE = f"""
+update customer_requests
+set status = $2, admin_state = $3, admin_job_id = coalesce($4, admin_job_id), updated_at = $5
+where id = $1::uuid
+returning {_COLUMNS}
+"""
+_CLAIM_UNFINISHED = f"""
+select {_COLUMNS} from customer_requests
+where (admin_state <> 'DONE' and updated_at < $1)
+   or (status = 'PENDING_REVIEW' and updated_at < $2)
+order by updated_at
+limit $3
+for update skip locked
+"""
+_TOUCH = "update customer_requests set updated_at = $2 where id = $1::uuid"
 
 
-def _request(row: asyncpg.Record) -> CustomerRequest:
-    return CustomerRequest(
-        id=row["id"],
-        kind=RequestKind(row["kind"]),
-        status=RequestStatus(row["status"]),
-        order_id=row["order_id"],
-        submitted_at=row["submitted_at"],
+def _stored(row: asyncpg.Record) -> StoredRequest:
+    return StoredRequest(
+        request=CustomerRequest(
+            id=row["id"],
+            kind=RequestKind(row["kind"]),
+            status=RequestStatus(row["status"]),
+            order_id=row["order_id"],
+            submitted_at=row["submitted_at"],
+        ),
+        order_name=row["order_name"],
+        admin_state=AdminState(row["admin_state"]),
+        admin_job_id=row["admin_job_id"],
+        customer_reason=row["customer_reason"],
+        comment=row["comment"],
+        locale=row["locale"],
+        updated_at=row["updated_at"],
+        details=row["details"] or {},
     )
 
 
-async def list_for_order(*, conn: asyncpg.Pool | asyncpg.Connection, order_id: str) -> list[CustomerRequest]:
+Executor = asyncpg.Pool | asyncpg.Connection
+
+
+async def list_for_order(*, conn: Executor, order_id: str) -> list[CustomerRequest]:
     """Every request made for the order, oldest first."""
-    rows = await conn.fetch(_LIST_FOR_ORDER, order_id)
-    return [_request(row) for row in rows]
+    return [_stored(row).request for row in await conn.fetch(_LIST_FOR_ORDER, order_id)]
+
+
+async def find(*, conn: Executor, order_id: str, kind: RequestKind) -> StoredRequest | None:
+    """The order's request of this kind, if there is one."""
+    row = await conn.fetchrow(_FIND, order_id, kind.value)
+    return _stored(row) if row else None
+
+
+async def get(*, conn: Executor, request_id: str) -> StoredRequest | None:
+    """One request by id."""
+    row = await conn.fetchrow(_GET, request_id)
+    return _stored(row) if row else None
+
+
+async def create(
+    *,
+    conn: asyncpg.Connection,
+    kind: RequestKind,
+    status: RequestStatus,
+    order_id: str,
+    order_name: str,
+    now: datetime,
+    customer_reason: str | None,
+    comment: str | None,
+    locale: str,
+    details: Mapping[str, Any],
+) -> StoredRequest | None:
+    """Insert a new request; None when the order already has one of this kind (a lost race)."""
+    row = await conn.fetchrow(
+        _INSERT,
+        str(uuid.uuid4()),
+        kind.value,
+        status.value,
+        order_id,
+        order_name,
+        now,
+        customer_reason,
+        comment,
+        locale,
+        dict(details),
+    )
+    return _stored(row) if row else None
+
+
+async def update(
+    *,
+    conn: Executor,
+    request_id: str,
+    status: RequestStatus,
+    admin_state: AdminState,
+    now: datetime,
+    admin_job_id: str | None = None,
+) -> StoredRequest:
+    """Move a request to a new status and Admin state."""
+    row = await conn.fetchrow(
+        _UPDATE, request_id, status.value, admin_state.value, admin_job_id, now
+    )
+    if row is None:
+        raise LookupError(f"no customer request {request_id}")
+    return _stored(row)
+
+
+async def claim_unfinished(
+    *, conn: asyncpg.Connection, settled_before: datetime, review_checked_before: datetime, limit: int
+) -> list[StoredRequest]:
+    """Lock requests the reconciler should look at; other replicas skip them (SKIP LOCKED)."""
+    rows = await conn.fetch(_CLAIM_UNFINISHED, settled_before, review_checked_before, limit)
+    return [_stored(row) for row in rows]
+
+
+async def touch(*, conn: Executor, request_id: str, now: datetime) -> None:
+    """Record that the reconciler looked at a request, so it waits before looking again."""
+    await conn.execute(_TOUCH, request_id, now)

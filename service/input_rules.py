@@ -1,0 +1,58 @@
+"""Pure checks of what customers type: lengths, control characters, idempotency keys."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from service.models import Refusal, UserErrorCode
+
+CANCELLATION_COMMENT_LIMIT = 500
+NOT_RECEIVED_COMMENT_LIMIT = 1000
+IDEMPOTENCY_KEY_LIMIT = 255
+_KEPT_CONTROLS = {"\n", "\t"}
+
+
+def clean_text(value: str) -> str:
+    """Strip control and format characters (bidi overrides, NULs), keeping newlines and tabs."""
+    return "".join(
+        char
+        for char in value
+        if char in _KEPT_CONTROLS or unicodedata.category(char) not in {"Cc", "Cf", "Cs", "Co"}
+    ).strip()
+
+
+def _invalid(field: str, problem: str, *, limit: int | None = None) -> Refusal:
+    return Refusal(
+        code=UserErrorCode.INVALID_INPUT, field=("input", field), problem=problem, limit=limit
+    )
+
+
+def clean_comment(value: str | None, *, limit: int) -> str | None | Refusal:
+    """The comment as stored: cleaned, None when empty, refused when longer than `limit`."""
+    if value is None:
+        return None
+    cleaned = clean_text(value)
+    if len(cleaned) > limit:
+        return _invalid("comment", "TOO_LONG", limit=limit)
+    return cleaned or None
+
+
+def check_idempotency_key(value: str | None) -> Refusal | None:
+    """A key is at most 255 printable ASCII characters."""
+    if value is None:
+        return None
+    if not value or len(value) > IDEMPOTENCY_KEY_LIMIT:
+        return _invalid("idempotencyKey", "TOO_LONG" if value else "REQUIRED", limit=IDEMPOTENCY_KEY_LIMIT)
+    if not (value.isascii() and value.isprintable()):
+        return _invalid("idempotencyKey", "INVALID")
+    return None
+
+
+def check_identity(order_number: str, contact: str) -> Refusal | None:
+    """Order number and contact must be present and of sane length."""
+    for field, value in (("orderNumber", order_number), ("contact", contact)):
+        if not value.strip():
+            return _invalid(field, "REQUIRED")
+        if len(value) > 320:
+            return _invalid(field, "TOO_LONG", limit=320)
+    return None

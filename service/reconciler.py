@@ -1,0 +1,87 @@
+"""Runs in every replica: finishes requests that a crash, an outage or a slow job left open."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from service import requests_store
+from service.admin.errors import UpstreamUnavailable
+from service.orders import CallLog, Caller, ShopFactory
+from service.request_progress import RequestProgress
+
+logger = logging.getLogger("ordergate.reconciler")
+
+
+class Reconciler:
+    """Claims unfinished requests with SKIP LOCKED, so replicas share the work without overlap."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        progress: RequestProgress,
+        shop: ShopFactory,
+        clock: Callable[[], datetime],
+        interval: float = 5.0,
+        settle: timedelta = timedelta(seconds=30),
+        review_recheck: timedelta = timedelta(minutes=2),
+        batch: int = 20,
+    ) -> None:
+        self._pool = pool
+        self._progress = progress
+        self._shop = shop
+        self._clock = clock
+        self._interval = interval
+        # A request younger than `settle` may still be in the hands of the request that made it.
+        self._settle = settle
+        self._review_recheck = review_recheck
+        self._batch = batch
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """Look at every request that is due; returns how many were looked at."""
+        now = self._clock()
+        async with self._pool.acquire() as conn, conn.transaction():
+            due = await requests_store.claim_unfinished(
+                conn=conn,
+                settled_before=now - self._settle,
+                review_checked_before=now - self._review_recheck,
+                limit=self._batch,
+            )
+            for stored in due:
+                log = CallLog()
+                caller = Caller(request_id=f"reconciler-{uuid.uuid4().hex}", client_address=None)
+                try:
+                    await self._progress.reconcile(
+                        shop=self._shop(log), stored=stored, caller=caller, log=log, conn=conn
+                    )
+                except UpstreamUnavailable as exc:
+                    logger.warning("reconcile postponed", extra={"kind": str(exc.kind)})
+                    await requests_store.touch(conn=conn, request_id=stored.request.id, now=now)
+        return len(due)
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except (asyncpg.PostgresError, OSError) as exc:
+                logger.warning("reconciler pass failed", extra={"kind": type(exc).__name__})
+            await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        """Run passes in the background until `close`."""
+        self._task = asyncio.create_task(self._loop(), name="ordergate-reconciler")
+
+    async def close(self) -> None:
+        """Stop after the pass in progress, if any, is cancelled cleanly."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
