@@ -18,8 +18,9 @@ from service.admin.errors import ErrorKind, UpstreamUnavailable
 logger = logging.getLogger("ordergate.admin")
 
 _TOKEN_PATH = "/admin/oauth/access_token"
-# Renew at this share of a token's lifetime, or `renew_margin` seconds before it ends if earlier.
 _RENEW_SHARE = 0.9
+_RENEW_FLOOR = 0.5
+_RETRY_AFTER_FAILURE = 30.0
 _REFUSED = frozenset({400, 401, 403})
 DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
 
@@ -42,6 +43,15 @@ def token_url_for(endpoint: str) -> str:
     if not parts.scheme or not parts.netloc:
         raise ValueError("the Admin endpoint must be an absolute URL")
     return urlunsplit((parts.scheme, parts.netloc, _TOKEN_PATH, "", ""))
+
+
+def renew_after(lifetime: float, *, margin: float) -> float:
+    """Seconds after issue to renew a token that lives `lifetime` seconds.
+
+    At 90% of the lifetime or `margin` seconds before it ends, whichever is earlier, but never
+    before half of it has passed, so a short-lived token is not fetched again on every call.
+    """
+    return max(lifetime * _RENEW_FLOOR, min(lifetime * _RENEW_SHARE, lifetime - margin))
 
 
 class StaticToken:
@@ -113,22 +123,22 @@ class ClientCredentials:
             return await self._refresh(proactive=False)
 
     async def _refresh(self, *, proactive: bool) -> str:
+        # The lifetime counts from before the request, so the token never outlives our estimate.
+        now = self._clock()
         try:
             token, lifetime = await self._fetch()
         except UpstreamUnavailable:
             # A renewal ahead of expiry may fail; the old token still works until it ends.
-            if proactive and self._current is not None and self._clock() < self._expires_at:
+            if proactive and self._current is not None and now < self._expires_at:
                 logger.warning("admin token renewal failed; keeping the current token")
+                self._renew_at = min(now + _RETRY_AFTER_FAILURE, self._expires_at)
                 return self._current.get_secret_value()
             raise
-        now = self._clock()
         self._current = SecretStr(token)
         if lifetime is None:
             self._renew_at = self._expires_at = float("inf")
         else:
-            self._renew_at = now + max(
-                0.0, min(lifetime * _RENEW_SHARE, lifetime - self._renew_margin)
-            )
+            self._renew_at = now + renew_after(lifetime, margin=self._renew_margin)
             self._expires_at = now + lifetime
         logger.info("admin token obtained lifetime=%s", lifetime)
         return token

@@ -116,6 +116,25 @@ class AdminClient:
     def __repr__(self) -> str:
         return f"AdminClient(endpoint={self._endpoint!r})"
 
+    def observed_by(self, observer: Callable[[AdminCall], None]) -> AdminClient:
+        """The same client, also reporting each call to `observer` (e.g. one request's audit)."""
+        on_call = self._on_call
+
+        def both(call: AdminCall) -> None:
+            if on_call is not None:
+                on_call(call)
+            observer(call)
+
+        return AdminClient(
+            self._session,
+            endpoint=self._endpoint,
+            auth=self._auth,
+            operations=self._operations,
+            timeout=self._timeout,
+            on_call=both,
+            throttle_wait_limit=self._throttle_wait_limit,
+        )
+
     async def execute(self, name: str, variables: Mapping[str, object]) -> AdminResponse:
         """Runs operation `name`; UpstreamUnavailable for every way Shopify can fail."""
         operation = self._operations.get(name)

@@ -170,7 +170,7 @@ def _order(node: object) -> Order:
 
 
 def parse_order(node: Mapping[str, Any]) -> Order:
-    """The domain `Order` for one OrderLookup node; UpstreamUnavailable(MALFORMED) if it is not one."""
+    """The domain `Order` for one OrderLookup node; UpstreamUnavailable(MALFORMED) otherwise."""
     try:
         return _order(node)
     except (_Malformed, ValueError, InvalidOperation):

@@ -1,0 +1,179 @@
+"""The typed Admin operations ordergate performs on the shop, over the allow-listed documents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from service.admin.client import AdminClient
+from service.admin.errors import ErrorKind, UpstreamUnavailable
+from service.admin.snapshot import parse_order
+from service.merchant_policy import RefundMethod
+from service.models import Order
+
+METAFIELD_NAMESPACE = "ordergate"
+_ORDER_GID = re.compile(r"^gid://shopify/Order/([0-9]+)$")
+_STAFF_NOTE_LIMIT = 255  # orderCancel refuses a longer staffNote
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOutcome:
+    """What `orderCancel` answered; `error_messages` are Shopify's text, for the audit log only."""
+
+    job_id: str | None
+    done: bool
+    refused: bool
+    error_codes: tuple[str, ...] = ()
+    error_messages: tuple[str, ...] = ()
+
+
+def search_value(value: str) -> str:
+    """`value` as a single-quoted Shopify search term, with quotes and backslashes escaped."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"
+
+
+def numeric_order_id(order_id: str) -> str:
+    """The number at the end of an order's `gid://shopify/Order/<n>` id."""
+    match = _ORDER_GID.match(order_id)
+    if match is None:
+        raise ValueError("not a Shopify order id")
+    return match.group(1)
+
+
+def refund_method(refund: RefundMethod) -> dict[str, object]:
+    """The `OrderCancelRefundMethodInput` for the merchant's refund policy."""
+    if refund is RefundMethod.ORIGINAL:
+        return {"originalPaymentMethodsRefund": True}
+    if refund is RefundMethod.STORE_CREDIT:
+        # `expiresAt` is optional: store credit that never expires.
+        return {"storeCreditRefund": {}}
+    # `refund: false` is deprecated; declining the original-methods refund says "no refund".
+    return {"originalPaymentMethodsRefund": False}
+
+
+def _malformed(operation: str) -> UpstreamUnavailable:
+    return UpstreamUnavailable(ErrorKind.MALFORMED, operation=operation)
+
+
+def _payload(data: Mapping[str, Any], field: str, operation: str) -> Mapping[str, Any]:
+    payload = data.get(field)
+    if not isinstance(payload, Mapping):
+        raise _malformed(operation)
+    return payload
+
+
+def _user_errors(payload: Mapping[str, Any], field: str, operation: str) -> list[Mapping[str, Any]]:
+    errors = payload.get(field)
+    if not isinstance(errors, list) or not all(isinstance(e, Mapping) for e in errors):
+        raise _malformed(operation)
+    return errors
+
+
+class Shop:
+    """One shop's orders as ordergate reads and changes them; every call goes through `client`."""
+
+    def __init__(self, client: AdminClient) -> None:
+        self._client = client
+
+    async def _lookup(self, query: str) -> Order | None:
+        response = await self._client.execute("OrderLookup", {"query": query})
+        orders = _payload(response.data, "orders", "OrderLookup")
+        nodes = orders.get("nodes")
+        if not isinstance(nodes, list):
+            raise _malformed("OrderLookup")
+        return parse_order(nodes[0]) if nodes and isinstance(nodes[0], Mapping) else None
+
+    async def find_order(self, *, name: str) -> Order | None:
+        """The order whose name is exactly `name` (e.g. "#1001"), or None."""
+        order = await self._lookup(f"name:{search_value(name)}")
+        # Shopify's search is fuzzy about names; only an exact match is the customer's order.
+        return order if order is not None and order.number == name else None
+
+    async def get_order(self, *, order_id: str) -> Order | None:
+        """A fresh read of the order with this gid, or None."""
+        order = await self._lookup(f"id:{numeric_order_id(order_id)}")
+        return order if order is not None and order.id == order_id else None
+
+    async def cancel_order(
+        self,
+        *,
+        order_id: str,
+        restock: bool,
+        notify_customer: bool,
+        refund: RefundMethod,
+        staff_note: str,
+    ) -> CancelOutcome:
+        """Asks Shopify to cancel the order for the customer; the work finishes in a job."""
+        variables = {
+            "orderId": order_id,
+            "reason": "CUSTOMER",
+            "restock": restock,
+            "notifyCustomer": notify_customer,
+            "refundMethod": refund_method(refund),
+            "staffNote": staff_note[:_STAFF_NOTE_LIMIT],
+        }
+        response = await self._client.execute("OrderCancel", variables)
+        payload = _payload(response.data, "orderCancel", "OrderCancel")
+        errors = _user_errors(payload, "orderCancelUserErrors", "OrderCancel")
+        job = payload.get("job")
+        if errors:
+            return CancelOutcome(
+                job_id=None,
+                done=False,
+                refused=True,
+                error_codes=tuple(str(e.get("code")) for e in errors if e.get("code")),
+                error_messages=tuple(str(e.get("message", "")) for e in errors),
+            )
+        if not isinstance(job, Mapping) or not isinstance(job.get("id"), str):
+            raise _malformed("OrderCancel")
+        return CancelOutcome(job_id=job["id"], done=job.get("done") is True, refused=False)
+
+    async def job_done(self, *, job_id: str) -> bool:
+        """Whether the Admin job (e.g. behind orderCancel) has finished."""
+        response = await self._client.execute("Job", {"id": job_id})
+        job = _payload(response.data, "job", "Job")
+        done = job.get("done")
+        if not isinstance(done, bool):
+            raise _malformed("Job")
+        return done
+
+    async def add_tags(self, *, order_id: str, tags: Sequence[str]) -> None:
+        """Adds tags to the order; a refusal is an UpstreamUnavailable(GRAPHQL_ERRORS)."""
+        response = await self._client.execute("TagsAdd", {"id": order_id, "tags": list(tags)})
+        payload = _payload(response.data, "tagsAdd", "TagsAdd")
+        if _user_errors(payload, "userErrors", "TagsAdd"):
+            # tagsAdd's UserError has no code; its message is Shopify's text and stays out.
+            raise UpstreamUnavailable(ErrorKind.GRAPHQL_ERRORS, operation="TagsAdd")
+
+    async def set_metafield(
+        self, *, order_id: str, key: str, value: str, type: str = "json"
+    ) -> None:
+        """Writes one metafield in ordergate's namespace on the order."""
+        metafield = {
+            "ownerId": order_id,
+            "namespace": METAFIELD_NAMESPACE,
+            "key": key,
+            "value": value,
+            "type": type,
+        }
+        response = await self._client.execute("MetafieldsSet", {"metafields": [metafield]})
+        payload = _payload(response.data, "metafieldsSet", "MetafieldsSet")
+        errors = _user_errors(payload, "userErrors", "MetafieldsSet")
+        if errors:
+            codes = [e.get("code") for e in errors]
+            raise UpstreamUnavailable(
+                ErrorKind.GRAPHQL_ERRORS, operation="MetafieldsSet", codes=codes
+            )
+
+    async def hold_fulfillment_order(
+        self, *, fulfillment_order_id: str, notes: str, handle: str
+    ) -> bool:
+        """Holds a fulfillment order for staff review; False when Shopify refuses the hold."""
+        hold = {"reason": "OTHER", "reasonNotes": notes, "handle": handle}
+        variables = {"id": fulfillment_order_id, "fulfillmentHold": hold}
+        response = await self._client.execute("FulfillmentOrderHold", variables)
+        payload = _payload(response.data, "fulfillmentOrderHold", "FulfillmentOrderHold")
+        return not _user_errors(payload, "userErrors", "FulfillmentOrderHold")
