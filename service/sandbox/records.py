@@ -1,4 +1,4 @@
-"""The sandbox shop's mutable state: orders, fulfilments, holds, metafields and jobs as plain records."""
+"""The sandbox shop's mutable state as plain records: orders, fulfilments, metafields, jobs."""
 
 from __future__ import annotations
 

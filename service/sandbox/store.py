@@ -92,9 +92,7 @@ class ShopStore:
                     return fulfillment_order
         return None
 
-    def cancel(
-        self, *, order_id: str, cancellation: SandboxCancellation
-    ) -> SandboxJob | UserError:
+    def cancel(self, *, order_id: str, cancellation: SandboxCancellation) -> SandboxJob | UserError:
         """Start cancelling an order; the effect lands when the returned job completes."""
         order = self.order_by_gid(order_id)
         if order is None:
@@ -103,9 +101,7 @@ class ShopStore:
         if order.cancelled_at is not None or pending:
             return UserError("Order has already been cancelled", ["orderId"], "INVALID")
         if any(fulfillment.status == "SUCCESS" for fulfillment in order.fulfillments):
-            return UserError(
-                "Cannot cancel an order with fulfilled items", ["orderId"], "INVALID"
-            )
+            return UserError("Cannot cancel an order with fulfilled items", ["orderId"], "INVALID")
         order.cancellation = cancellation
         job = SandboxJob(id=f"{JOB_GID}{uuid.uuid4()}", order_id=order.id)
         self.jobs[job.id] = job
