@@ -247,8 +247,8 @@ class OrderDesk:
             refusal = Refusal(code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision)
             await self._audit_refusal(sub, caller, refusal, order_id=order.id, calls=log.drain())
             return refusal
-        stored = await self._write_intent(sub, caller, order, log)
-        if stored.admin_state is not requests_store.AdminState.PENDING:
+        stored, created = await self._write_intent(sub, caller, order, log)
+        if not created:
             return stored.request  # another request won the race and acts for both
         shop = self._shop(log)
         finished = await self.progress.act(shop=shop, stored=stored, order=order, caller=caller, log=log)
@@ -277,8 +277,11 @@ class OrderDesk:
 
     async def _write_intent(
         self, sub: _Submission, caller: Caller, order: Order, log: CallLog
-    ) -> StoredRequest:
-        """The request and its audit event in one transaction, before Shopify hears of it."""
+    ) -> tuple[StoredRequest, bool]:
+        """The request and its audit event in one transaction, before Shopify hears of it.
+
+        Returns the request and whether this call created it: only the creator acts.
+        """
         status = self.progress.initial_status(sub.kind, order)
         async with storage(), self._pool.acquire() as conn, conn.transaction():
             stored = await requests_store.create(
@@ -296,7 +299,7 @@ class OrderDesk:
             if stored is None:
                 existing = await requests_store.find(conn=conn, order_id=order.id, kind=sub.kind)
                 assert existing is not None, "a conflicting request must exist"
-                return existing
+                return existing, False
             await audit.append(
                 conn=conn,
                 events=[
@@ -313,7 +316,7 @@ class OrderDesk:
                     )
                 ],
             )
-            return stored
+            return stored, True
 
     async def _audit_refusal(
         self,

@@ -23,6 +23,7 @@ from service.merchant_policy import Policy, load_policy
 from service.messages import Messages
 from service.metrics import Metrics
 from service.orders import OrderDesk
+from service.reconciler import Reconciler
 from service.sandbox.server import SandboxShop, start_sandbox
 
 logger = logging.getLogger("ordergate")
@@ -37,6 +38,7 @@ class Runtime:
     pool: asyncpg.Pool
     audit: AuditWriter
     desk: OrderDesk
+    reconciler: Reconciler
     messages: Messages
     metrics: Metrics
     sandbox: SandboxShop | None
@@ -91,12 +93,16 @@ async def open_runtime(
             order_name_prefix=settings.shopify_order_name_prefix,
             order_name_suffix=settings.shopify_order_name_suffix,
         )
+        reconciler = Reconciler(pool=pool, progress=desk.progress, shop=shop, clock=clock)
+        reconciler.start()
+        stack.push_async_callback(reconciler.close)
         yield Runtime(
             settings=settings,
             policy=policy,
             pool=pool,
             audit=audit,
             desk=desk,
+            reconciler=reconciler,
             messages=messages,
             metrics=metrics,
             sandbox=sandbox,

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from service.admin.errors import UpstreamUnavailable
 from service.api.types import UserError
 from service.context import Context
-from service.models import EligibilityReason, Refusal, UserErrorCode
+from service.messages import InputProblem
+from service.models import Refusal, UserErrorCode
+from service.orders import StorageUnavailable
 
 logger = logging.getLogger("ordergate.api")
+
+T = TypeVar("T")
+
+
+async def outcome(pending: Awaitable[T | Refusal], *, context: Context) -> T | UserError:
+    """Await a use case; refusals and outages come back as one localised `UserError`."""
+    try:
+        result = await pending
+    except (UpstreamUnavailable, StorageUnavailable) as exc:
+        logger.warning(
+            "dependency unavailable",
+            extra={"request_id": context.caller.request_id, "kind": _kind(exc)},
+        )
+        return user_error(Refusal(code=UserErrorCode.UPSTREAM_UNAVAILABLE), context=context)
+    if isinstance(result, Refusal):
+        return user_error(result, context=context)
+    return result
+
+
+def _kind(exc: UpstreamUnavailable | StorageUnavailable) -> str:
+    if isinstance(exc, UpstreamUnavailable):
+        return f"shopify:{exc.kind}"
+    return "postgres"
 
 
 def user_error(refusal: Refusal, *, context: Context) -> UserError:
@@ -22,15 +49,6 @@ def user_error(refusal: Refusal, *, context: Context) -> UserError:
     )
 
 
-def upstream_unavailable(error: UpstreamUnavailable, *, context: Context) -> UserError:
-    """An outage behind us: the customer may try again later; the cause goes to the log only."""
-    logger.warning(
-        "upstream unavailable",
-        extra={"request_id": context.caller.request_id, "kind": str(error.kind)},
-    )
-    return user_error(Refusal(code=UserErrorCode.UPSTREAM_UNAVAILABLE), context=context)
-
-
 def _message(refusal: Refusal, *, context: Context) -> str:
     messages, locale = context.messages, context.locale
     match refusal.code:
@@ -40,19 +58,21 @@ def _message(refusal: Refusal, *, context: Context) -> str:
             return messages.idempotency_key_reused(locale)
         case UserErrorCode.UPSTREAM_UNAVAILABLE:
             return messages.upstream_unavailable(locale)
-        case UserErrorCode.NOT_ELIGIBLE:
-            return _not_eligible(refusal, context=context)
         case UserErrorCode.INVALID_INPUT:
-            return messages.order_not_found(locale)
+            return messages.invalid_input(
+                locale,
+                field=refusal.field[-1] if refusal.field else "input",
+                problem=InputProblem(refusal.problem or InputProblem.INVALID),
+                max_length=refusal.limit,
+            )
+        case UserErrorCode.NOT_ELIGIBLE:
+            assert refusal.reason is not None, "NOT_ELIGIBLE always carries a reason"
+            eligibility = refusal.eligibility
+            return messages.not_eligible(
+                locale,
+                refusal.reason,
+                zone=context.desk.zone,
+                available_from=eligibility.available_from if eligibility else None,
+                until=eligibility.until if eligibility else None,
+            )
     raise AssertionError(f"unhandled user error code {refusal.code}")
-
-
-def _not_eligible(refusal: Refusal, *, context: Context) -> str:
-    eligibility = refusal.eligibility
-    return context.messages.not_eligible(
-        context.locale,
-        refusal.reason or EligibilityReason.ALREADY_REQUESTED,
-        zone=context.desk.zone,
-        available_from=eligibility.available_from if eligibility else None,
-        until=eligibility.until if eligibility else None,
-    )

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from service.admin.errors import UpstreamUnavailable
 from service.api import errors, types
 from service.context import Context
-from service.models import Refusal
 
 
 @strawberry.type
@@ -18,22 +16,20 @@ class Query:
     async def order_status(
         self,
         info: strawberry.Info[Context],
-        order_number: str = strawberry.argument(description="As the customer types it: #1001, 1001."),
-        contact: str = strawberry.argument(description="The order's e-mail address or phone number."),
+        order_number: str = strawberry.argument(
+            description="As the customer types it: #1001, 1001."
+        ),
+        contact: str = strawberry.argument(
+            description="The order's e-mail address or phone number."
+        ),
     ) -> types.OrderStatusPayload:
         context = info.context
-        try:
-            result = await context.desk.order_status(
-                order_number=order_number, contact=contact, caller=context.caller
-            )
-        except UpstreamUnavailable as exc:
-            return types.OrderStatusPayload(
-                order=None, user_errors=[errors.upstream_unavailable(exc, context=context)]
-            )
-        if isinstance(result, Refusal):
-            return types.OrderStatusPayload(
-                order=None, user_errors=[errors.user_error(result, context=context)]
-            )
+        pending = context.desk.order_status(
+            order_number=order_number, contact=contact, caller=context.caller
+        )
+        result = await errors.outcome(pending, context=context)
+        if isinstance(result, types.UserError):
+            return types.OrderStatusPayload(order=None, user_errors=[result])
         return types.OrderStatusPayload(
             order=types.order_status(result, messages=context.messages, locale=context.locale),
             user_errors=[],

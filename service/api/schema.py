@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from service.api.mutations import Mutation
 from service.api.queries import Query
 
 
@@ -18,13 +21,14 @@ def _is_unexpected(error: GraphQLError) -> bool:
 
 def build_schema(*, production: bool) -> strawberry.Schema:
     """The schema served on `/graphql`; production hides introspection and field suggestions."""
-    extensions: list[SchemaExtension | type[SchemaExtension]] = [
-        MaskErrors(should_mask_error=_is_unexpected),
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        lambda: MaskErrors(should_mask_error=_is_unexpected),
     ]
     if production:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.config import Settings
 from service.sandbox.server import SandboxShop
+from tests.conftest import DatabaseFactory
 
 
 @dataclass
@@ -73,11 +74,17 @@ def clock() -> Callable[[], datetime] | None:
 
 
 @pytest.fixture
+async def fresh_database_url(make_database: DatabaseFactory) -> str:
+    """A database of its own, so requests made by one test never meet another's."""
+    return await make_database()
+
+
+@pytest.fixture
 async def app_url(
-    database_url: str, sandbox: SandboxShop, clock: Callable[[], datetime] | None
+    fresh_database_url: str, sandbox: SandboxShop, clock: Callable[[], datetime] | None
 ) -> AsyncIterator[str]:
     """Base URL of a running app wired to the sandbox."""
-    settings = sandbox_settings(database_url, sandbox)
+    settings = sandbox_settings(fresh_database_url, sandbox)
     app = create_app(settings, clock=clock) if clock else create_app(settings)
     async with serving(app) as url:
         yield url

@@ -1,0 +1,54 @@
+"""The public GraphQL inputs of the two mutations."""
+
+from __future__ import annotations
+
+import strawberry
+
+from service import models
+from service.api.types import CustomerCancelReason
+
+
+@strawberry.input(description="A customer's request to cancel an order.")
+class RequestCancellationInput:
+    order_number: str = strawberry.field(description="As the customer types it: #1001, 1001.")
+    contact: str = strawberry.field(description="The order's e-mail address or phone number.")
+    reason: CustomerCancelReason = strawberry.field(description="Why the customer cancels.")
+    comment: str | None = strawberry.field(
+        default=None, description="Anything the customer adds; at most 500 characters."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Client-chosen; a retry with the same key replays the first answer.",
+    )
+
+    def to_model(self) -> models.CancellationInput:
+        """The use case's form of this input."""
+        return models.CancellationInput(
+            order_number=self.order_number,
+            contact=self.contact,
+            reason=models.CustomerCancelReason(self.reason),
+            comment=self.comment,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.input(description="A customer's report that a parcel never arrived.")
+class ReportNotReceivedInput:
+    order_number: str = strawberry.field(description="As the customer types it: #1001, 1001.")
+    contact: str = strawberry.field(description="The order's e-mail address or phone number.")
+    comment: str | None = strawberry.field(
+        default=None, description="Anything the customer adds; at most 1000 characters."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Client-chosen; a retry with the same key replays the first answer.",
+    )
+
+    def to_model(self) -> models.NotReceivedInput:
+        """The use case's form of this input."""
+        return models.NotReceivedInput(
+            order_number=self.order_number,
+            contact=self.contact,
+            comment=self.comment,
+            idempotency_key=self.idempotency_key,
+        )

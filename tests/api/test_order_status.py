@@ -1,0 +1,120 @@
+"""orderStatus through the running app, against the sandbox shop over HTTP."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import GraphQLCall
+
+ORDER_STATUS = """
+query Status($number: String!, $contact: String!) {
+  orderStatus(orderNumber: $number, contact: $contact) {
+    order {
+      number placedAt cancelledAt financialStatus fulfillmentStatus returnStatus
+      total { amount currencyCode }
+      lineItems { title variantTitle quantity }
+      shipments { carrier trackingNumber trackingUrl status shippedAt estimatedDeliveryAt deliveredAt }
+      cancellation { eligible reason until from message }
+      notReceived { eligible reason until from message }
+      requests { id kind status submittedAt message }
+    }
+    userErrors { code reason field message }
+  }
+}
+"""
+
+
+async def status(graphql: GraphQLCall, number: str, contact: str, **headers: str) -> dict:  # type: ignore[type-arg]
+    answer = await graphql(ORDER_STATUS, {"number": number, "contact": contact}, headers or None)
+    assert answer.status == 200, answer.text
+    assert "errors" not in answer.body, answer.body
+    return answer.body["data"]["orderStatus"]  # type: ignore[no-any-return]
+
+
+async def test_demo_order_is_found_by_number_and_email(graphql: GraphQLCall) -> None:
+    payload = await status(graphql, "#1001", "ada.lovelace@example.com")
+    assert payload["userErrors"] == []
+    order = payload["order"]
+    assert order["number"] == "#1001"
+    assert order["fulfillmentStatus"] == "UNFULFILLED"
+    assert order["lineItems"][0]["title"] == "Merino Crew Sweater"
+    assert order["cancellation"]["eligible"] is True
+    assert order["cancellation"]["until"] is not None
+    assert order["notReceived"] == {
+        "eligible": False,
+        "reason": "NOT_SHIPPED_YET",
+        "until": None,
+        "from": None,
+        "message": order["notReceived"]["message"],
+    }
+
+
+@pytest.mark.parametrize("typed", ["1001", " #1001 ", "#1001"])
+async def test_order_number_is_accepted_as_customers_type_it(
+    graphql: GraphQLCall, typed: str
+) -> None:
+    payload = await status(graphql, typed, "  Ada.Lovelace@EXAMPLE.com ")
+    assert payload["order"]["number"] == "#1001"
+
+
+async def test_wrong_contact_and_unknown_order_give_the_same_answer(graphql: GraphQLCall) -> None:
+    wrong_contact = await status(graphql, "#1001", "someone.else@example.com")
+    unknown_order = await status(graphql, "#9999", "ada.lovelace@example.com")
+    assert wrong_contact == unknown_order
+    assert wrong_contact["order"] is None
+    assert [error["code"] for error in wrong_contact["userErrors"]] == ["ORDER_NOT_FOUND"]
+
+
+async def test_phone_only_customer_is_found_by_a_national_number(graphql: GraphQLCall) -> None:
+    payload = await status(graphql, "1013", "912 34 567")
+    assert payload["order"]["number"] == "#1013"
+
+
+async def test_shipments_carry_tracking(graphql: GraphQLCall) -> None:
+    payload = await status(graphql, "#1009", "ingrid.svensson@example.com")
+    (shipment,) = payload["order"]["shipments"]
+    assert shipment["carrier"]
+    assert shipment["trackingNumber"]
+    assert shipment["trackingUrl"].startswith("https://")
+    assert payload["order"]["notReceived"]["eligible"] is True
+
+
+async def test_too_early_report_says_from_when(graphql: GraphQLCall) -> None:
+    payload = await status(graphql, "#1008", "henrik.olsen@example.com")
+    not_received = payload["order"]["notReceived"]
+    assert not_received["reason"] == "TOO_EARLY"
+    assert not_received["from"] is not None
+
+
+@pytest.mark.parametrize(
+    ("number", "contact", "reason"),
+    [
+        ("#1002", "bjorn.hansen@example.com", "WINDOW_CLOSED"),
+        ("#1003", "camille.dubois@example.com", "NON_CANCELLABLE_ITEM"),
+        ("#1004", "dag.nilsen@example.com", "NON_CANCELLABLE_ITEM"),
+        ("#1005", "emma.jensen@example.com", "FULFILLMENT_IN_PROGRESS"),
+        ("#1006", "finn.larsen@example.com", "FULFILLMENT_ON_HOLD"),
+        ("#1007", "greta.berg@example.com", "PARTIALLY_FULFILLED"),
+        ("#1010", "jonas.devries@example.com", "ALREADY_FULFILLED"),
+        ("#1011", "karin.muller@example.com", "ALREADY_CANCELLED"),
+    ],
+)
+async def test_cancellation_eligibility_of_demo_orders(
+    graphql: GraphQLCall, number: str, contact: str, reason: str
+) -> None:
+    payload = await status(graphql, number, contact)
+    assert payload["order"]["cancellation"]["eligible"] is False
+    assert payload["order"]["cancellation"]["reason"] == reason
+
+
+async def test_messages_follow_accept_language(graphql: GraphQLCall) -> None:
+    english = await status(graphql, "#9999", "x@example.com")
+    norwegian = await status(graphql, "#9999", "x@example.com", **{"Accept-Language": "nb-NO"})
+    assert english["userErrors"][0]["message"] != norwegian["userErrors"][0]["message"]
+
+
+async def test_request_id_is_returned(graphql: GraphQLCall) -> None:
+    answer = await graphql(
+        ORDER_STATUS, {"number": "#1001", "contact": "x@example.com"}, {"X-Request-ID": "abc-123"}
+    )
+    assert answer.headers["X-Request-ID"] == "abc-123"

@@ -1,0 +1,161 @@
+"""requestCancellation through the running app: the policy decides, Shopify cancels once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import pytest
+
+from service.app import create_app
+from service.sandbox.server import SandboxShop
+from tests.api.conftest import GraphQLCall, post_graphql, sandbox_settings, serving
+from tests.conftest import DatabaseFactory
+
+REQUEST_CANCELLATION = """
+mutation Cancel($input: RequestCancellationInput!) {
+  requestCancellation(input: $input) {
+    request { id kind status submittedAt message }
+    userErrors { code reason field message }
+  }
+}
+"""
+STATUS = """
+query Status($number: String!, $contact: String!) {
+  orderStatus(orderNumber: $number, contact: $contact) {
+    order { cancelledAt cancellation { eligible reason } requests { id kind status } }
+    userErrors { code }
+  }
+}
+"""
+
+
+def cancellation(number: str, contact: str, **extra: Any) -> dict[str, Any]:
+    return {"input": {"orderNumber": number, "contact": contact, "reason": "CHANGED_MIND", **extra}}
+
+
+async def cancel(graphql: GraphQLCall, number: str, contact: str, **extra: Any) -> dict[str, Any]:
+    answer = await graphql(REQUEST_CANCELLATION, cancellation(number, contact, **extra))
+    assert answer.status == 200, answer.text
+    assert "errors" not in answer.body, answer.body
+    return answer.body["data"]["requestCancellation"]  # type: ignore[no-any-return]
+
+
+async def test_eligible_order_is_cancelled_in_shopify(
+    graphql: GraphQLCall, sandbox: SandboxShop
+) -> None:
+    payload = await cancel(graphql, "#1001", "ada.lovelace@example.com", comment="Wrong size")
+    assert payload["userErrors"] == []
+    assert payload["request"]["kind"] == "CANCELLATION"
+    assert payload["request"]["status"] == "CANCELLED"
+    (call,) = sandbox.mutations("OrderCancel")
+    assert call.variables["reason"] == "CUSTOMER"
+    assert payload["request"]["id"] in call.variables["staffNote"]
+
+
+async def test_second_request_returns_the_first_and_sends_nothing_more(
+    graphql: GraphQLCall, sandbox: SandboxShop
+) -> None:
+    first = await cancel(graphql, "#1001", "ada.lovelace@example.com")
+    again = await cancel(graphql, "1001", "ada.lovelace@example.com")
+    assert again["request"]["id"] == first["request"]["id"]
+    assert again["request"]["status"] == "CANCELLED"
+    assert again["userErrors"] == []
+    assert len(sandbox.mutations("OrderCancel")) == 1
+
+
+async def test_high_risk_order_goes_to_review_and_is_held(
+    graphql: GraphQLCall, sandbox: SandboxShop
+) -> None:
+    payload = await cancel(graphql, "#1012", "lars.petersen@example.com")
+    assert payload["request"]["status"] == "PENDING_REVIEW"
+    assert sandbox.mutations("OrderCancel") == []
+    assert sandbox.mutations("FulfillmentOrderHold")
+    (tags,) = sandbox.mutations("TagsAdd")
+    assert tags.variables["tags"] == ["cancellation-requested"]
+    (metafield,) = sandbox.mutations("MetafieldsSet")
+    assert metafield.variables["metafields"][0]["namespace"] == "ordergate"
+    answer = await graphql(STATUS, {"number": "#1012", "contact": "lars.petersen@example.com"})
+    order = answer.body["data"]["orderStatus"]["order"]
+    assert order["cancellation"] == {"eligible": False, "reason": "ALREADY_REQUESTED"}
+    assert order["requests"] == [
+        {"id": payload["request"]["id"], "kind": "CANCELLATION", "status": "PENDING_REVIEW"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("number", "contact", "reason"),
+    [
+        ("#1002", "bjorn.hansen@example.com", "WINDOW_CLOSED"),
+        ("#1003", "camille.dubois@example.com", "NON_CANCELLABLE_ITEM"),
+        ("#1004", "dag.nilsen@example.com", "NON_CANCELLABLE_ITEM"),
+        ("#1005", "emma.jensen@example.com", "FULFILLMENT_IN_PROGRESS"),
+        ("#1006", "finn.larsen@example.com", "FULFILLMENT_ON_HOLD"),
+        ("#1007", "greta.berg@example.com", "PARTIALLY_FULFILLED"),
+        ("#1010", "jonas.devries@example.com", "ALREADY_FULFILLED"),
+        ("#1011", "karin.muller@example.com", "ALREADY_CANCELLED"),
+    ],
+)
+async def test_refusal_reasons_send_nothing_to_shopify(
+    graphql: GraphQLCall, sandbox: SandboxShop, number: str, contact: str, reason: str
+) -> None:
+    payload = await cancel(graphql, number, contact)
+    assert payload["request"] is None
+    (error,) = payload["userErrors"]
+    assert (error["code"], error["reason"]) == ("NOT_ELIGIBLE", reason)
+    assert error["message"]
+    assert sandbox.mutations() == []
+
+
+async def test_wrong_contact_is_order_not_found(graphql: GraphQLCall, sandbox: SandboxShop) -> None:
+    payload = await cancel(graphql, "#1001", "mallory@example.com")
+    assert [error["code"] for error in payload["userErrors"]] == ["ORDER_NOT_FOUND"]
+    assert sandbox.mutations() == []
+
+
+async def test_comment_over_500_characters_is_invalid_input(
+    graphql: GraphQLCall, sandbox: SandboxShop
+) -> None:
+    payload = await cancel(graphql, "#1001", "ada.lovelace@example.com", comment="x" * 501)
+    (error,) = payload["userErrors"]
+    assert error["code"] == "INVALID_INPUT"
+    assert error["field"] == ["input", "comment"]
+    assert sandbox.mutations() == []
+
+
+async def test_same_idempotency_key_replays_and_other_input_is_refused(
+    graphql: GraphQLCall, sandbox: SandboxShop
+) -> None:
+    first = await cancel(graphql, "#1002", "bjorn.hansen@example.com", idempotencyKey="k-1")
+    replay = await cancel(graphql, "#1002", "bjorn.hansen@example.com", idempotencyKey="k-1")
+    reused = await cancel(graphql, "#1001", "ada.lovelace@example.com", idempotencyKey="k-1")
+    assert replay == first
+    assert [error["code"] for error in reused["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
+    assert sandbox.mutations() == []
+
+
+async def test_twenty_concurrent_requests_on_two_instances_cancel_once(
+    make_database: DatabaseFactory, sandbox: SandboxShop
+) -> None:
+    database = await make_database()
+    settings = sandbox_settings(database, sandbox)
+    async with (
+        serving(create_app(settings)) as first,
+        serving(create_app(settings)) as second,
+        aiohttp.ClientSession() as http,
+    ):
+        answers = await asyncio.gather(
+            *(
+                post_graphql(
+                    http,
+                    (first, second)[index % 2],
+                    REQUEST_CANCELLATION,
+                    cancellation("#1001", "ada.lovelace@example.com"),
+                )
+                for index in range(20)
+            )
+        )
+    ids = {answer.body["data"]["requestCancellation"]["request"]["id"] for answer in answers}
+    assert len(ids) == 1
+    assert len(sandbox.mutations("OrderCancel")) == 1
