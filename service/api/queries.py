@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from service.api import errors, types
@@ -16,12 +18,12 @@ class Query:
     async def order_status(
         self,
         info: strawberry.Info[Context],
-        order_number: str = strawberry.argument(
-            description="As the customer types it: #1001, 1001."
-        ),
-        contact: str = strawberry.argument(
-            description="The order's e-mail address or phone number."
-        ),
+        order_number: Annotated[
+            str, strawberry.argument(description="As the customer types it: #1001, 1001.")
+        ],
+        contact: Annotated[
+            str, strawberry.argument(description="The order's e-mail address or phone number.")
+        ],
     ) -> types.OrderStatusPayload:
         context = info.context
         pending = context.desk.order_status(
