@@ -5,7 +5,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: dev test lint typecheck unit install
+CHECKOV_VENV  ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-3.3.30
+
+.PHONY: dev test lint typecheck unit install chart
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,7 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+# checkov conflicts with the project's packages: it gets its own virtual environment,
+# pinned because a new version can add findings.
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+	touch $(CHECKOV_STAMP)
+
+install: $(STAMP) $(CHECKOV_STAMP)
 
 dev: $(STAMP)
 	$(BIN)/ordergate dev
@@ -25,10 +35,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage combine --quiet 2>/dev/null || true
 	$(BIN)/coverage report
+
+chart: $(STAMP) $(CHECKOV_STAMP)
+	$(BIN)/pytest tests/deploy
 
 test: lint typecheck unit

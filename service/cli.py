@@ -1,4 +1,4 @@
-"""`ordergate dev | serve | migrate | audit verify | audit export`: parse, then call; no logic here."""
+"""`ordergate dev | serve | migrate | audit verify | audit export`: parse, then call."""
 
 from __future__ import annotations
 
@@ -86,11 +86,12 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 async def _verify(dsn: str) -> audit.VerifyResult:
-    conn = await database.connect(dsn)
+    pool = await database.create_pool(dsn, min_size=1, max_size=1)
     try:
-        return await audit.verify(conn=conn)
+        async with pool.acquire() as conn:
+            return await audit.verify(conn=conn)
     finally:
-        await conn.close()
+        await pool.close()
 
 
 def cmd_audit_verify(_: argparse.Namespace) -> int:
@@ -106,17 +107,17 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
 
 
 async def _export(dsn: str, args: argparse.Namespace) -> int:
-    conn = await database.connect(dsn)
+    pool = await database.create_pool(dsn, min_size=1, max_size=1)
     count = 0
     try:
-        async with conn.transaction():
+        async with pool.acquire() as conn, conn.transaction():
             async for event in audit.export(
                 conn=conn, order_id=args.order, since=args.since, until=args.until
             ):
                 sys.stdout.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
                 count += 1
     finally:
-        await conn.close()
+        await pool.close()
     return count
 
 

@@ -1,4 +1,4 @@
-"""Settings from the environment (CONTRACT §2), validated once at start-up, with production guards."""
+"""Settings from the environment (CONTRACT §2), validated at start-up, with production guards."""
 
 from __future__ import annotations
 
@@ -59,16 +59,16 @@ class Settings(BaseSettings):
     shopify_order_name_prefix: str = Field(
         default="#", validation_alias="SHOPIFY_ORDER_NAME_PREFIX"
     )
-    shopify_order_name_suffix: str = Field(
-        default="", validation_alias="SHOPIFY_ORDER_NAME_SUFFIX"
-    )
+    shopify_order_name_suffix: str = Field(default="", validation_alias="SHOPIFY_ORDER_NAME_SUFFIX")
 
     policy_file: Path | None = Field(default=None, validation_alias="ORDERGATE_POLICY_FILE")
     host: str | None = Field(default=None, validation_alias="ORDERGATE_HOST")
     port: Annotated[int, Field(ge=0, le=65535)] = Field(
         default=8000, validation_alias="ORDERGATE_PORT"
     )
-    limit_per_client: str = Field(default="30/minute", validation_alias="ORDERGATE_LIMIT_PER_CLIENT")
+    limit_per_client: str = Field(
+        default="30/minute", validation_alias="ORDERGATE_LIMIT_PER_CLIENT"
+    )
     limit_per_order: str = Field(default="10/hour", validation_alias="ORDERGATE_LIMIT_PER_ORDER")
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), validation_alias="ORDERGATE_TRUSTED_PROXIES"
@@ -135,7 +135,7 @@ class Settings(BaseSettings):
         """Loopback in dev so a laptop never exposes the service; all interfaces in production."""
         if self.host is not None:
             return self.host
-        return "0.0.0.0" if self.is_production else "127.0.0.1"  # noqa: S104
+        return "0.0.0.0" if self.is_production else "127.0.0.1"
 
     def admin_endpoint(self) -> str:
         """The Admin GraphQL URL every operation is POSTed to."""

@@ -10,6 +10,8 @@ from typing import Any
 
 import asyncpg
 
+from service.database import Connection
+
 # Keys are kept at least this long (CONTRACT: a retry within a day replays).
 RETENTION_HOURS = 48
 
@@ -45,7 +47,7 @@ def fingerprint(values: Mapping[str, object]) -> str:
 
 
 async def recall(
-    *, conn: asyncpg.Pool | asyncpg.Connection, operation: str, key: str, digest: str
+    *, conn: asyncpg.Pool | Connection, operation: str, key: str, digest: str
 ) -> Replay | Reused | None:
     """What was answered before under this key, if anything."""
     row = await conn.fetchrow(_RECALL, operation, key)
@@ -58,7 +60,7 @@ async def recall(
 
 async def remember(
     *,
-    conn: asyncpg.Pool | asyncpg.Connection,
+    conn: asyncpg.Pool | Connection,
     operation: str,
     key: str,
     digest: str,
@@ -69,7 +71,7 @@ async def remember(
     await conn.execute(_REMEMBER, operation, key, digest, dict(response))
 
 
-async def forget_expired(*, conn: asyncpg.Pool | asyncpg.Connection) -> str:
+async def forget_expired(*, conn: asyncpg.Pool | Connection) -> str:
     """Drop keys past their retention."""
     result: str = await conn.execute(_FORGET_OLD, RETENTION_HOURS)
     return result

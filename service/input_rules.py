@@ -27,7 +27,7 @@ def _invalid(field: str, problem: str, *, limit: int | None = None) -> Refusal:
     )
 
 
-def clean_comment(value: str | None, *, limit: int) -> str | None | Refusal:
+def clean_comment(value: str | None, *, limit: int) -> str | Refusal | None:
     """The comment as stored: cleaned, None when empty, refused when longer than `limit`."""
     if value is None:
         return None
@@ -42,7 +42,9 @@ def check_idempotency_key(value: str | None) -> Refusal | None:
     if value is None:
         return None
     if not value or len(value) > IDEMPOTENCY_KEY_LIMIT:
-        return _invalid("idempotencyKey", "TOO_LONG" if value else "REQUIRED", limit=IDEMPOTENCY_KEY_LIMIT)
+        return _invalid(
+            "idempotencyKey", "TOO_LONG" if value else "REQUIRED", limit=IDEMPOTENCY_KEY_LIMIT
+        )
     if not (value.isascii() and value.isprintable()):
         return _invalid("idempotencyKey", "INVALID")
     return None

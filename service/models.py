@@ -1,4 +1,4 @@
-"""Frozen domain data shared by every layer: orders as ordergate sees them, requests, eligibility."""
+"""Frozen domain data shared by every layer: orders, requests, eligibility, refusals."""
 
 from __future__ import annotations
 

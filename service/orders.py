@@ -222,11 +222,15 @@ class OrderDesk:
             conn=self._pool, operation=sub.operation, key=sub.idempotency_key, digest=digest
         )
         if isinstance(found, idempotency.Reused):
-            return Refusal(code=UserErrorCode.IDEMPOTENCY_KEY_REUSED, field=("input", "idempotencyKey"))
+            return Refusal(
+                code=UserErrorCode.IDEMPOTENCY_KEY_REUSED, field=("input", "idempotencyKey")
+            )
         if found is None:
             return None
         if "request_id" in found.response:
-            stored = await requests_store.get(conn=self._pool, request_id=found.response["request_id"])
+            stored = await requests_store.get(
+                conn=self._pool, request_id=found.response["request_id"]
+            )
             if stored is not None:
                 return stored.request
         return _refusal_from(found.response["refusal"])
@@ -239,19 +243,30 @@ class OrderDesk:
         async with storage():
             existing = await requests_store.find(conn=self._pool, order_id=order.id, kind=sub.kind)
         if existing is not None:
-            await self._audit_refusal(sub, caller, None, order_id=order.id, calls=log.drain(),
-                                      outcome="existing_request", request_id=existing.request.id)
+            await self._audit_refusal(
+                sub,
+                caller,
+                None,
+                order_id=order.id,
+                calls=log.drain(),
+                outcome="existing_request",
+                request_id=existing.request.id,
+            )
             return existing.request
         decision = self._eligibility(sub.kind, order)
         if not decision.eligible:
-            refusal = Refusal(code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision)
+            refusal = Refusal(
+                code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision
+            )
             await self._audit_refusal(sub, caller, refusal, order_id=order.id, calls=log.drain())
             return refusal
         stored, created = await self._write_intent(sub, caller, order, log)
         if not created:
             return stored.request  # another request won the race and acts for both
         shop = self._shop(log)
-        finished = await self.progress.act(shop=shop, stored=stored, order=order, caller=caller, log=log)
+        finished = await self.progress.act(
+            shop=shop, stored=stored, order=order, caller=caller, log=log
+        )
         return finished.request
 
     async def _fresh_verified_order(
@@ -260,8 +275,9 @@ class OrderDesk:
         try:
             order = await self._verified_order(sub.order_number, sub.contact, log)
         except UpstreamUnavailable:
-            await self._audit_refusal(sub, caller, None, order_id=None, calls=log.drain(),
-                                      outcome="UPSTREAM_UNAVAILABLE")
+            await self._audit_refusal(
+                sub, caller, None, order_id=None, calls=log.drain(), outcome="UPSTREAM_UNAVAILABLE"
+            )
             raise
         if order is None:
             refusal = Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
@@ -360,11 +376,15 @@ class OrderDesk:
         return OrderView(
             order=order,
             cancellation=policy.cancellation_eligibility(
-                order, self._policy.cancellation, now,
+                order,
+                self._policy.cancellation,
+                now,
                 open_request=RequestKind.CANCELLATION in open_kinds,
             ),
             not_received=policy.not_received_eligibility(
-                order, self._policy.not_received, now,
+                order,
+                self._policy.not_received,
+                now,
                 open_report=RequestKind.NOT_RECEIVED in open_kinds,
             ),
             requests=tuple(requests),

@@ -1,4 +1,4 @@
-"""Where ordergate's data folders (`schema/`, `db/`) are, in a source tree and in an installed wheel."""
+"""Where the data folders (`schema/`, `db/`) are, in a source tree and in an installed wheel."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import asyncpg
 
 from service import requests_store
 from service.admin.errors import UpstreamUnavailable
-from service.orders import CallLog, Caller, ShopFactory
+from service.orders import Caller, CallLog, ShopFactory
 from service.request_progress import RequestProgress
 
 logger = logging.getLogger("ordergate.reconciler")

@@ -18,12 +18,13 @@ from service import audit, policy, request_actions, requests_store
 from service.admin.errors import UpstreamUnavailable
 from service.admin.shop import CancelOutcome, Shop
 from service.audit import AuditEvent
+from service.database import Connection
 from service.merchant_policy import Policy
 from service.models import Order, RequestKind, RequestStatus
 from service.requests_store import AdminState, StoredRequest
 
 if TYPE_CHECKING:
-    from service.orders import CallLog, Caller
+    from service.orders import Caller, CallLog
 
 # Shopify usually finishes a cancel job within a second; the customer waits at most this long.
 JOB_POLL_DELAYS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5)
@@ -32,7 +33,9 @@ JOB_POLL_DELAYS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5)
 class RequestProgress:
     """The state machine of customer requests; every transition is one audited transaction."""
 
-    def __init__(self, *, pool: asyncpg.Pool, policy: Policy, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, *, pool: asyncpg.Pool, policy: Policy, clock: Callable[[], datetime]
+    ) -> None:
         self._pool = pool
         self._policy = policy
         self._clock = clock
@@ -53,19 +56,23 @@ class RequestProgress:
         order: Order,
         caller: Caller,
         log: CallLog,
-        conn: asyncpg.Connection | None = None,
+        conn: Connection | None = None,
     ) -> StoredRequest:
         """Do in Shopify what the request asks; on an outage leave it for the reconciler."""
         try:
             if stored.request.kind is RequestKind.NOT_RECEIVED:
                 await request_actions.file_not_received(shop, order=order, stored=stored)
-                return await self._move(stored, RequestStatus.OPEN, AdminState.DONE, caller, log, conn)
+                return await self._move(
+                    stored, RequestStatus.OPEN, AdminState.DONE, caller, log, conn
+                )
             if stored.request.status is RequestStatus.PENDING_REVIEW:
                 await request_actions.hold_for_review(shop, order=order, stored=stored)
                 return await self._move(
                     stored, RequestStatus.PENDING_REVIEW, AdminState.DONE, caller, log, conn
                 )
-            outcome = await request_actions.cancel(shop, stored=stored, policy=self._policy.cancellation)
+            outcome = await request_actions.cancel(
+                shop, stored=stored, policy=self._policy.cancellation
+            )
             return await self._after_cancel(shop, stored, outcome, caller, log, conn)
         except UpstreamUnavailable as exc:
             await self._record(stored, caller, log, conn, outcome=f"admin_failed:{exc.kind}")
@@ -78,23 +85,40 @@ class RequestProgress:
         outcome: CancelOutcome,
         caller: Caller,
         log: CallLog,
-        conn: asyncpg.Connection | None,
+        conn: Connection | None,
     ) -> StoredRequest:
         if outcome.refused:
             # A cancel job still running from an earlier attempt also makes Shopify refuse.
             current = await shop.get_order(order_id=stored.request.order_id)
             if current is not None and current.cancelled_at is not None:
-                return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn)
+                return await self._move(
+                    stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn
+                )
             return await self._move(
-                stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, conn,
-                details={"shopify_codes": list(outcome.error_codes),
-                         "shopify_messages": list(outcome.error_messages)},
+                stored,
+                RequestStatus.DECLINED,
+                AdminState.DONE,
+                caller,
+                log,
+                conn,
+                details={
+                    "shopify_codes": list(outcome.error_codes),
+                    "shopify_messages": list(outcome.error_messages),
+                },
             )
         stored = await self._move(
-            stored, RequestStatus.PROCESSING, AdminState.SENT, caller, log, conn, job_id=outcome.job_id
+            stored,
+            RequestStatus.PROCESSING,
+            AdminState.SENT,
+            caller,
+            log,
+            conn,
+            job_id=outcome.job_id,
         )
         if outcome.done or (outcome.job_id and await self._job_finished(shop, outcome.job_id)):
-            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn)
+            return await self._move(
+                stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn
+            )
         return stored
 
     async def _job_finished(self, shop: Shop, job_id: str) -> bool:
@@ -105,25 +129,51 @@ class RequestProgress:
         return False
 
     async def reconcile(
-        self, *, shop: Shop, stored: StoredRequest, caller: Caller, log: CallLog, conn: asyncpg.Connection
+        self,
+        *,
+        shop: Shop,
+        stored: StoredRequest,
+        caller: Caller,
+        log: CallLog,
+        conn: Connection,
     ) -> StoredRequest:
         """Finish one request another process left open; `conn` holds its row lock."""
         order = await shop.get_order(order_id=stored.request.order_id)
         if order is None:
-            return await self._move(stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, conn,
-                                    details={"problem": "order no longer found"})
+            return await self._move(
+                stored,
+                RequestStatus.DECLINED,
+                AdminState.DONE,
+                caller,
+                log,
+                conn,
+                details={"problem": "order no longer found"},
+            )
         if stored.request.kind is RequestKind.CANCELLATION and order.cancelled_at is not None:
-            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn)
+            return await self._move(
+                stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn
+            )
         if stored.admin_state is AdminState.DONE:
             await requests_store.touch(conn=conn, request_id=stored.request.id, now=self._clock())
             return stored  # under review, not cancelled yet: look again later
         if stored.admin_state is AdminState.SENT and stored.admin_job_id:
             if not await shop.job_done(job_id=stored.admin_job_id):
-                await requests_store.touch(conn=conn, request_id=stored.request.id, now=self._clock())
+                await requests_store.touch(
+                    conn=conn, request_id=stored.request.id, now=self._clock()
+                )
                 return stored
-            return await self._move(stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, conn,
-                                    details={"problem": "cancel job finished without cancelling"})
-        return await self.act(shop=shop, stored=stored, order=order, caller=caller, log=log, conn=conn)
+            return await self._move(
+                stored,
+                RequestStatus.DECLINED,
+                AdminState.DONE,
+                caller,
+                log,
+                conn,
+                details={"problem": "cancel job finished without cancelling"},
+            )
+        return await self.act(
+            shop=shop, stored=stored, order=order, caller=caller, log=log, conn=conn
+        )
 
     async def _move(
         self,
@@ -132,24 +182,42 @@ class RequestProgress:
         admin_state: AdminState,
         caller: Caller,
         log: CallLog,
-        conn: asyncpg.Connection | None,
+        conn: Connection | None,
         *,
         job_id: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> StoredRequest:
         async with self._transaction(conn) as tx:
             moved = await requests_store.update(
-                conn=tx, request_id=stored.request.id, status=status,
-                admin_state=admin_state, now=self._clock(), admin_job_id=job_id,
+                conn=tx,
+                request_id=stored.request.id,
+                status=status,
+                admin_state=admin_state,
+                now=self._clock(),
+                admin_job_id=job_id,
             )
-            await self._append(tx, stored, caller, log, outcome=status.value,
-                               details={"from": stored.request.status.value,
-                                        "admin_state": admin_state.value, **(details or {})})
+            await self._append(
+                tx,
+                stored,
+                caller,
+                log,
+                outcome=status.value,
+                details={
+                    "from": stored.request.status.value,
+                    "admin_state": admin_state.value,
+                    **(details or {}),
+                },
+            )
         return moved
 
     async def _record(
-        self, stored: StoredRequest, caller: Caller, log: CallLog,
-        conn: asyncpg.Connection | None, *, outcome: str,
+        self,
+        stored: StoredRequest,
+        caller: Caller,
+        log: CallLog,
+        conn: Connection | None,
+        *,
+        outcome: str,
     ) -> None:
         try:
             async with self._transaction(conn) as tx:
@@ -158,23 +226,34 @@ class RequestProgress:
             pass  # the intent is durable; the reconciler will record the retry
 
     async def _append(
-        self, conn: asyncpg.Connection, stored: StoredRequest, caller: Caller, log: CallLog,
-        *, outcome: str, details: dict[str, Any],
+        self,
+        conn: Connection,
+        stored: StoredRequest,
+        caller: Caller,
+        log: CallLog,
+        *,
+        outcome: str,
+        details: dict[str, Any],
     ) -> None:
-        await audit.append(conn=conn, events=[AuditEvent(
-            operation="request.status_changed",
-            request_id=caller.request_id,
-            client_address=caller.client_address,
-            order_id=stored.request.order_id,
-            customer_request_id=stored.request.id,
-            decision=stored.request.kind.value,
-            outcome=outcome,
-            admin_calls=log.drain(),
-            details=details,
-        )])
+        await audit.append(
+            conn=conn,
+            events=[
+                AuditEvent(
+                    operation="request.status_changed",
+                    request_id=caller.request_id,
+                    client_address=caller.client_address,
+                    order_id=stored.request.order_id,
+                    customer_request_id=stored.request.id,
+                    decision=stored.request.kind.value,
+                    outcome=outcome,
+                    admin_calls=log.drain(),
+                    details=details,
+                )
+            ],
+        )
 
     @asynccontextmanager
-    async def _transaction(self, conn: asyncpg.Connection | None) -> AsyncIterator[asyncpg.Connection]:
+    async def _transaction(self, conn: Connection | None) -> AsyncIterator[Connection]:
         if conn is not None:
             async with conn.transaction():
                 yield conn

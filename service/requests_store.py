@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from service.database import Connection
 from service.models import CustomerRequest, RequestKind, RequestStatus
 
 
@@ -41,7 +42,9 @@ _COLUMNS = """
 id::text, kind, status, order_id, order_name, submitted_at, updated_at, customer_reason,
 comment, locale, admin_state, admin_job_id, details
 """
-_LIST_FOR_ORDER = f"select {_COLUMNS} from customer_requests where order_id = $1 order by submitted_at, id"
+_LIST_FOR_ORDER = (
+    f"select {_COLUMNS} from customer_requests where order_id = $1 order by submitted_at, id"
+)
 _FIND = f"select {_COLUMNS} from customer_requests where order_id = $1 and kind = $2"
 _GET = f"select {_COLUMNS} from customer_requests where id = $1::uuid"
 _INSERT = f"""
@@ -89,7 +92,7 @@ def _stored(row: asyncpg.Record) -> StoredRequest:
     )
 
 
-Executor = asyncpg.Pool | asyncpg.Connection
+Executor = asyncpg.Pool | Connection
 
 
 async def list_for_order(*, conn: Executor, order_id: str) -> list[CustomerRequest]:
@@ -111,7 +114,7 @@ async def get(*, conn: Executor, request_id: str) -> StoredRequest | None:
 
 async def create(
     *,
-    conn: asyncpg.Connection,
+    conn: Connection,
     kind: RequestKind,
     status: RequestStatus,
     order_id: str,
@@ -158,7 +161,11 @@ async def update(
 
 
 async def claim_unfinished(
-    *, conn: asyncpg.Connection, settled_before: datetime, review_checked_before: datetime, limit: int
+    *,
+    conn: Connection,
+    settled_before: datetime,
+    review_checked_before: datetime,
+    limit: int,
 ) -> list[StoredRequest]:
     """Lock requests the reconciler should look at; other replicas skip them (SKIP LOCKED)."""
     rows = await conn.fetch(_CLAIM_UNFINISHED, settled_before, review_checked_before, limit)

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Postgres (CI's, or an embedded one), fresh migrated databases, the sandbox shop."""
+"""Shared fixtures: a real Postgres (CI's or embedded), fresh migrated databases, the sandbox."""
 
 from __future__ import annotations
 

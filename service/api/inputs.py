@@ -5,14 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from service import models
-from service.api.types import CustomerCancelReason
+from service.api.types import CustomerCancelReason  # noqa: F401  (registers the enum)
 
 
 @strawberry.input(description="A customer's request to cancel an order.")
 class RequestCancellationInput:
     order_number: str = strawberry.field(description="As the customer types it: #1001, 1001.")
     contact: str = strawberry.field(description="The order's e-mail address or phone number.")
-    reason: CustomerCancelReason = strawberry.field(description="Why the customer cancels.")
+    reason: models.CustomerCancelReason = strawberry.field(description="Why the customer cancels.")
     comment: str | None = strawberry.field(
         default=None, description="Anything the customer adds; at most 500 characters."
     )
@@ -26,7 +26,7 @@ class RequestCancellationInput:
         return models.CancellationInput(
             order_number=self.order_number,
             contact=self.contact,
-            reason=models.CustomerCancelReason(self.reason),
+            reason=self.reason,
             comment=self.comment,
             idempotency_key=self.idempotency_key,
         )

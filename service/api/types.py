@@ -17,15 +17,20 @@ FinancialStatus = strawberry.enum(
 FulfillmentStatus = strawberry.enum(
     models.FulfillmentStatus, description="Mirrors Shopify's OrderDisplayFulfillmentStatus."
 )
-ReturnStatus = strawberry.enum(models.ReturnStatus, description="Mirrors Shopify's OrderReturnStatus.")
+ReturnStatus = strawberry.enum(
+    models.ReturnStatus, description="Mirrors Shopify's OrderReturnStatus."
+)
 ShipmentStatus = strawberry.enum(
-    models.ShipmentStatus, description="What the carrier last reported (Shopify's FulfillmentDisplayStatus)."
+    models.ShipmentStatus,
+    description="What the carrier last reported (Shopify's FulfillmentDisplayStatus).",
 )
 EligibilityReason = strawberry.enum(
     models.EligibilityReason, description="Why an action is not possible now."
 )
 RequestKind = strawberry.enum(models.RequestKind, description="What the customer asked for.")
-RequestStatus = strawberry.enum(models.RequestStatus, description="Where a customer request stands.")
+RequestStatus = strawberry.enum(
+    models.RequestStatus, description="Where a customer request stands."
+)
 UserErrorCode = strawberry.enum(
     models.UserErrorCode, description="What the customer can act on when a request is refused."
 )
@@ -36,7 +41,9 @@ CustomerCancelReason = strawberry.enum(
 
 @strawberry.type(description="An amount of money in one currency.")
 class Money:
-    amount: Decimal = strawberry.field(description="The amount, exact to the currency's minor unit.")
+    amount: Decimal = strawberry.field(
+        description="The amount, exact to the currency's minor unit."
+    )
     currency_code: str = strawberry.field(description="ISO 4217 currency code, e.g. EUR.")
 
 
@@ -52,7 +59,7 @@ class Shipment:
     carrier: str | None = strawberry.field(description="The carrier's name, e.g. PostNord.")
     tracking_number: str | None = strawberry.field(description="The carrier's tracking number.")
     tracking_url: str | None = strawberry.field(description="Where the customer can track it.")
-    status: ShipmentStatus = strawberry.field(description="What the carrier last reported.")
+    status: models.ShipmentStatus = strawberry.field(description="What the carrier last reported.")
     shipped_at: datetime = strawberry.field(description="When the parcel was handed over.")
     estimated_delivery_at: datetime | None = strawberry.field(
         description="The carrier's delivery estimate, when it gave one."
@@ -65,7 +72,9 @@ class Shipment:
 @strawberry.type(description="May the customer take this action now?")
 class Eligibility:
     eligible: bool = strawberry.field(description="True when the action is possible now.")
-    reason: EligibilityReason | None = strawberry.field(description="Why not; null when eligible.")
+    reason: models.EligibilityReason | None = strawberry.field(
+        description="Why not; null when eligible."
+    )
     until: datetime | None = strawberry.field(
         description="When an eligible action stops being possible."
     )
@@ -80,8 +89,8 @@ class Eligibility:
 @strawberry.type(description="A cancellation request or a not-received report.")
 class CustomerRequest:
     id: strawberry.ID = strawberry.field(description="ordergate's id for the request.")
-    kind: RequestKind = strawberry.field(description="What the customer asked for.")
-    status: RequestStatus = strawberry.field(description="Where the request stands.")
+    kind: models.RequestKind = strawberry.field(description="What the customer asked for.")
+    status: models.RequestStatus = strawberry.field(description="Where the request stands.")
     submitted_at: datetime = strawberry.field(description="When the customer asked.")
     message: str = strawberry.field(description="What happens next, in the customer's language.")
 
@@ -91,9 +100,9 @@ class OrderStatus:
     number: str = strawberry.field(description="The shop's order name, e.g. '#1001'.")
     placed_at: datetime = strawberry.field(description="When the order was placed.")
     cancelled_at: datetime | None = strawberry.field(description="When it was cancelled.")
-    financial_status: FinancialStatus = strawberry.field(description="Payment state.")
-    fulfillment_status: FulfillmentStatus = strawberry.field(description="Fulfilment state.")
-    return_status: ReturnStatus = strawberry.field(description="Return state.")
+    financial_status: models.FinancialStatus = strawberry.field(description="Payment state.")
+    fulfillment_status: models.FulfillmentStatus = strawberry.field(description="Fulfilment state.")
+    return_status: models.ReturnStatus = strawberry.field(description="Return state.")
     total: Money = strawberry.field(description="The order total as the customer paid it.")
     line_items: list[LineItem] = strawberry.field(description="What was ordered.")
     shipments: list[Shipment] = strawberry.field(description="Parcels handed to carriers.")
@@ -110,8 +119,8 @@ class OrderStatus:
 
 @strawberry.type(description="A refusal the customer can act on.")
 class UserError:
-    code: UserErrorCode = strawberry.field(description="What kind of refusal this is.")
-    reason: EligibilityReason | None = strawberry.field(
+    code: models.UserErrorCode = strawberry.field(description="What kind of refusal this is.")
+    reason: models.EligibilityReason | None = strawberry.field(
         description="Why the action is not possible; set when code is NOT_ELIGIBLE."
     )
     field: list[str] | None = strawberry.field(description="The input field at fault, if any.")
@@ -137,9 +146,7 @@ def customer_request(
     )
 
 
-def eligibility(
-    value: models.Eligibility, *, message: str | None
-) -> Eligibility:
+def eligibility(value: models.Eligibility, *, message: str | None) -> Eligibility:
     """The public form of an eligibility decision."""
     return Eligibility(
         eligible=value.eligible,
@@ -153,7 +160,6 @@ def eligibility(
 def order_status(view: OrderView, *, messages: Messages, locale: str) -> OrderStatus:
     """The public form of an order and what its customer may do with it."""
     order = view.order
-    zone = view.zone
     return OrderStatus(
         number=order.number,
         placed_at=order.placed_at,
@@ -187,8 +193,7 @@ def order_status(view: OrderView, *, messages: Messages, locale: str) -> OrderSt
             message=_why_not(view.not_received, messages=messages, locale=locale, view=view),
         ),
         requests=[
-            customer_request(request, messages=messages, locale=locale)
-            for request in view.requests
+            customer_request(request, messages=messages, locale=locale) for request in view.requests
         ],
     )
 

@@ -61,7 +61,7 @@ def sandbox_settings(database_url: str, sandbox: SandboxShop, **overrides: Any) 
         "SHOPIFY_SHOP": "demo.myshopify.com",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 GraphQLCall = Callable[..., Awaitable[Answer]]

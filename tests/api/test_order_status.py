@@ -13,7 +13,9 @@ query Status($number: String!, $contact: String!) {
       number placedAt cancelledAt financialStatus fulfillmentStatus returnStatus
       total { amount currencyCode }
       lineItems { title variantTitle quantity }
-      shipments { carrier trackingNumber trackingUrl status shippedAt estimatedDeliveryAt deliveredAt }
+      shipments {
+        carrier trackingNumber trackingUrl status shippedAt estimatedDeliveryAt deliveredAt
+      }
       cancellation { eligible reason until from message }
       notReceived { eligible reason until from message }
       requests { id kind status submittedAt message }

@@ -82,7 +82,7 @@ def _type_fields(named: graphql.GraphQLNamedType) -> dict[str, str]:
     if isinstance(named, graphql.GraphQLInputObjectType):
         return {name: str(field.type) for name, field in named.fields.items()}
     if isinstance(named, graphql.GraphQLEnumType):
-        return {name: "" for name in named.values}
+        return dict.fromkeys(named.values, "")
     return {}
 
 
