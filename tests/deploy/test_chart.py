@@ -1,0 +1,265 @@
+"""What the Helm chart renders: hardening, probes, migrations, secrets, traffic rules, options."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+
+from tests.deploy.rendering import NAMESPACE, Manifest, Rendered, render
+
+
+def _pod(rendered: Rendered, kind: str = "Deployment") -> dict[str, Any]:
+    spec: dict[str, Any] = rendered.one(kind)["spec"]["template"]["spec"]
+    return spec
+
+
+def _container(rendered: Rendered, kind: str = "Deployment") -> dict[str, Any]:
+    container: dict[str, Any] = _pod(rendered, kind)["containers"][0]
+    return container
+
+
+def _env(container: dict[str, Any]) -> dict[str, Any]:
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def _hook(manifest: Manifest) -> tuple[str, int]:
+    annotations = manifest["metadata"]["annotations"]
+    return annotations["helm.sh/hook"], int(annotations["helm.sh/hook-weight"])
+
+
+def _is_hook(manifest: Manifest) -> bool:
+    return "helm.sh/hook" in manifest["metadata"].get("annotations", {})
+
+
+def test_default_deployment_runs_two_replicas_rolling_without_unavailable_pods(
+    default_render: Rendered,
+) -> None:
+    spec = default_render.one("Deployment")["spec"]
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "Job"])
+def test_every_pod_is_hardened(default_render: Rendered, kind: str) -> None:
+    pod = _pod(default_render, kind)
+    context = _container(default_render, kind)["securityContext"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert isinstance(context["runAsUser"], int)
+    assert context["runAsUser"] > 0
+    assert context["readOnlyRootFilesystem"] is True
+    assert context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"]["drop"] == ["ALL"]
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "Job"])
+def test_only_tmp_is_writable_and_it_is_an_empty_dir(default_render: Rendered, kind: str) -> None:
+    volumes = {volume["name"]: volume for volume in _pod(default_render, kind)["volumes"]}
+    mounts = _container(default_render, kind)["volumeMounts"]
+    writable = [mount["mountPath"] for mount in mounts if not mount.get("readOnly")]
+    assert writable == ["/tmp"]
+    assert "emptyDir" in volumes["tmp"]
+
+
+def test_liveness_uses_healthz_and_readiness_uses_readyz(default_render: Rendered) -> None:
+    container = _container(default_render)
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def test_terminating_pod_pauses_before_shutdown_within_grace_period(
+    default_render: Rendered,
+) -> None:
+    pause = _container(default_render)["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert 0 < pause < _pod(default_render)["terminationGracePeriodSeconds"]
+
+
+def test_server_runs_serve_in_production_and_migration_job_runs_migrate(
+    default_render: Rendered,
+) -> None:
+    server, job = _container(default_render), _container(default_render, "Job")
+    assert server["command"] == ["ordergate", "serve"]
+    assert job["command"] == ["ordergate", "migrate"]
+    assert _env(server)["ORDERGATE_ENV"] == "production"
+    assert _env(job)["ORDERGATE_ENV"] == "production"
+
+
+def test_migration_job_runs_before_install_and_upgrade_after_its_secret(
+    default_render: Rendered,
+) -> None:
+    job = default_render.one("Job")
+    secret = default_render.one("Secret", component="migrations")
+    reference = _env(_container(default_render, "Job"))["DATABASE_URL"]["secretKeyRef"]
+    assert _hook(job)[0] == _hook(secret)[0] == "pre-install,pre-upgrade"
+    assert _hook(secret)[1] < _hook(job)[1]
+    assert reference["name"] == secret["metadata"]["name"]
+
+
+def test_migration_pod_is_not_behind_the_service(default_render: Rendered) -> None:
+    selector = default_render.one("Service")["spec"]["selector"]
+    job_labels = default_render.one("Job")["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= job_labels.items()
+
+
+def test_service_selects_the_server_pods(default_render: Rendered) -> None:
+    selector = default_render.one("Service")["spec"]["selector"]
+    pod_labels = default_render.one("Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= pod_labels.items()
+
+
+def test_policy_from_values_lands_in_the_mounted_file(full_render: Rendered) -> None:
+    config_map = full_render.one("ConfigMap")
+    policy = yaml.safe_load(config_map["data"]["policy.yaml"])
+    mount = next(m for m in _container(full_render)["volumeMounts"] if m["name"] == "policy")
+    assert policy["cancellation"]["mode"] == "review"
+    assert _env(_container(full_render))["ORDERGATE_POLICY_FILE"] == (
+        f"{mount['mountPath']}/policy.yaml"
+    )
+
+
+def test_policy_change_rolls_the_pods(
+    chart: helm.Chart, all_features_values: dict[str, Any]
+) -> None:
+    changed = copy.deepcopy(all_features_values)
+    changed["policy"]["cancellation"]["window_minutes"] = 30
+
+    def checksum(values: dict[str, Any]) -> str:
+        pod = render(chart, values).one("Deployment")["spec"]["template"]
+        annotation: str = pod["metadata"]["annotations"]["checksum/policy"]
+        return annotation
+
+    assert checksum(all_features_values) != checksum(changed)
+
+
+def test_credentials_come_from_the_chart_secret(full_render: Rendered) -> None:
+    (secret,) = [
+        item for item in full_render.manifests if item["kind"] == "Secret" and not _is_hook(item)
+    ]
+    env = _env(_container(full_render))
+    assert set(secret["data"]) >= {"DATABASE_URL", "REDIS_URL", "SHOPIFY_CLIENT_SECRET"}
+    assert env["DATABASE_URL"]["secretKeyRef"]["name"] == secret["metadata"]["name"]
+    assert "optional" not in env["DATABASE_URL"]["secretKeyRef"]
+    assert env["REDIS_URL"]["secretKeyRef"]["optional"] is True
+
+
+def test_existing_secret_replaces_the_chart_secrets(
+    chart: helm.Chart, all_features_values: dict[str, Any]
+) -> None:
+    values = copy.deepcopy(all_features_values)
+    values["secrets"] = {"existingSecret": "ordergate-credentials"}
+    rendered = render(chart, values)
+    server = _env(_container(rendered))["DATABASE_URL"]["secretKeyRef"]
+    job = _env(_container(rendered, "Job"))["DATABASE_URL"]["secretKeyRef"]
+    assert "Secret" not in rendered.kinds()
+    assert server["name"] == job["name"] == "ordergate-credentials"
+
+
+def test_no_secret_value_appears_in_plain_text(full_render: Rendered) -> None:
+    readable = full_render.one("Deployment"), full_render.one("Job"), full_render.one("ConfigMap")
+    assert "change-me" not in str(readable)
+
+
+def test_network_policy_admits_only_the_gateway_and_extra_peers(full_render: Rendered) -> None:
+    policy = full_render.one("NetworkPolicy")["spec"]
+    (rule,) = policy["ingress"]
+    gateway = rule["from"][0]
+    assert gateway["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "gateway-system"
+    }
+    assert gateway["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "envoy-gateway"}
+    assert len(rule["from"]) == 2
+
+
+def test_default_network_policy_admits_only_the_release_namespace(
+    default_render: Rendered,
+) -> None:
+    (rule,) = default_render.one("NetworkPolicy")["spec"]["ingress"]
+    (peer,) = rule["from"]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": NAMESPACE}
+
+
+def test_network_policy_allows_egress_only_to_dns_postgres_redis_and_https(
+    default_render: Rendered,
+) -> None:
+    policy = default_render.one("NetworkPolicy")["spec"]
+    ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert ports == {53, 5432, 6379, 443}
+
+
+def test_network_policy_covers_the_migration_pod(default_render: Rendered) -> None:
+    selector = default_render.one("NetworkPolicy")["spec"]["podSelector"]["matchLabels"]
+    job_labels = default_render.one("Job")["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= job_labels.items()
+
+
+def test_disruption_budget_keeps_a_pod_during_drains(default_render: Rendered) -> None:
+    budget = default_render.one("PodDisruptionBudget")["spec"]
+    assert budget["maxUnavailable"] == 1
+    assert budget["selector"]["matchLabels"] == default_render.one("Service")["spec"]["selector"]
+
+
+def test_autoscaling_takes_over_the_replica_count(full_render: Rendered) -> None:
+    autoscaler = full_render.one("HorizontalPodAutoscaler")["spec"]
+    assert "replicas" not in full_render.one("Deployment")["spec"]
+    assert autoscaler["scaleTargetRef"]["name"] == full_render.one("Deployment")["metadata"]["name"]
+
+
+def test_optional_objects_are_off_by_default(default_render: Rendered) -> None:
+    assert "HorizontalPodAutoscaler" not in default_render.kinds()
+    assert "ServiceMonitor" not in default_render.kinds()
+
+
+def test_service_monitor_scrapes_metrics_on_the_server(full_render: Rendered) -> None:
+    monitor = full_render.one("ServiceMonitor")
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["path"] == "/metrics"
+    assert endpoint["port"] == "http"
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_digest_pins_the_image(full_render: Rendered) -> None:
+    image = _container(full_render)["image"]
+    assert image == _container(full_render, "Job")["image"]
+    assert "@sha256:" in image
+
+
+def test_every_object_names_its_namespace(default_render: Rendered) -> None:
+    assert {item["metadata"]["namespace"] for item in default_render.manifests} == {NAMESPACE}
+
+
+def test_notes_warn_about_missing_shop_and_credentials(default_render: Rendered) -> None:
+    assert "config.shopifyShop is empty" in default_render.notes
+    assert "DATABASE_URL" in default_render.notes
+
+
+def test_notes_stay_quiet_when_configured(full_render: Rendered) -> None:
+    assert "WARNING" not in full_render.notes
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"replicaCount": "two"},
+        {"secrets": {"databaseURL": "postgresql://x"}},
+        {"config": {"shopifyShop": "shop.example.com"}},
+        {"policy": {"cancelation": {"mode": "review"}}},
+        {"image": {"digest": "latest"}},
+    ],
+    ids=["replicas-type", "secret-key-typo", "shop-domain", "policy-key-typo", "digest"],
+)
+def test_schema_rejects_bad_values(chart: helm.Chart, values: dict[str, Any]) -> None:
+    with pytest.raises(helm.HelmValuesError):
+        chart.render(values, name="shop")
+
+
+def test_policy_file_given_with_set_file_is_kept_verbatim(chart: helm.Chart) -> None:
+    document = "cancellation:\n  mode: review\n  window_minutes: 15\n"
+    config_map = render(chart, {"policy": document}).one("ConfigMap")
+    assert config_map["data"]["policy.yaml"] == document
