@@ -1,0 +1,339 @@
+"""The tamper-evident audit log: hash-chained append, verify, export, monthly partitions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from service.database import Connection
+
+GENESIS_HASH = "0" * 64
+_PARTITION_NAME = re.compile(r"^audit_events_(\d{4})_(\d{2})$")
+
+
+@dataclass(frozen=True)
+class AdminCallRecord:
+    """One Shopify Admin call made while serving the operation, with its query cost."""
+
+    operation: str
+    requested_cost: int | None
+    actual_cost: int | None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """What happened: one storefront operation or one state change of a request."""
+
+    operation: str
+    request_id: str
+    client_address: str | None
+    order_id: str | None = None
+    customer_request_id: str | None = None
+    decision: str | None = None
+    reason: str | None = None
+    outcome: str = "ok"
+    admin_calls: tuple[AdminCallRecord, ...] = ()
+    details: Mapping[str, object] = field(default_factory=dict)
+    occurred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """A stored audit row: the event, its place in the chain and its hashes."""
+
+    seq: int
+    occurred_at: datetime
+    event: AuditEvent
+    prev_hash: str
+    hash: str
+
+    def content(self) -> dict[str, object]:
+        """Everything the row's hash covers except `prev_hash`."""
+        event = self.event
+        return {
+            "seq": self.seq,
+            "occurred_at": self.occurred_at,
+            "operation": event.operation,
+            "request_id": event.request_id,
+            "client_address": event.client_address,
+            "order_id": event.order_id,
+            "customer_request_id": event.customer_request_id,
+            "decision": event.decision,
+            "reason": event.reason,
+            "outcome": event.outcome,
+            "admin_calls": [_admin_call_json(call) for call in event.admin_calls],
+            "details": dict(event.details),
+        }
+
+    def to_json(self) -> dict[str, object]:
+        """The row as plain JSON values, as `ordergate audit export` prints it."""
+        data: dict[str, object] = json.loads(canonical_json(self.content()))
+        return {**data, "prev_hash": self.prev_hash, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of checking the chain; `first_broken_seq` names the first bad row."""
+
+    intact: bool
+    checked: int
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+
+def _admin_call_json(call: AdminCallRecord) -> dict[str, object]:
+    return {
+        "operation": call.operation,
+        "requested_cost": call.requested_cost,
+        "actual_cost": call.actual_cost,
+    }
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise TypeError("audit timestamps must be timezone-aware")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-able in the audit log")
+
+
+def canonical_json(value: object) -> bytes:
+    """The one serialisation that is hashed: sorted keys, compact, UTF-8, ISO UTC datetimes."""
+    text = json.dumps(
+        value,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+        default=_json_default,
+    )
+    return text.encode("utf-8")
+
+
+def chain_hash(prev_hash: str, content: Mapping[str, object]) -> str:
+    """sha256 over the previous link and the row's canonical content."""
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(content)).hexdigest()
+
+
+def _in_transaction(conn: Connection) -> AbstractAsyncContextManager[object]:
+    # Join the caller's transaction so its intent and our rows commit together.
+    return nullcontext() if conn.is_in_transaction() else conn.transaction()
+
+
+# Lock the head first, then make sure the months the new rows fall in have partitions:
+# a row's time is max(its own time, the head's), so greatest() names every month needed.
+LOCK_HEAD_AND_ENSURE_PARTITIONS = """
+WITH head AS MATERIALIZED (SELECT seq, hash, occurred_at FROM audit_chain_head FOR UPDATE)
+SELECT seq, hash, occurred_at,
+       (SELECT count(audit_ensure_partition(greatest(m, head.occurred_at)))
+        FROM unnest($1::timestamptz[]) AS m) AS months
+FROM head
+"""
+ENSURE_PARTITIONS = "SELECT audit_ensure_partition(m) FROM unnest($1::timestamptz[]) AS m"
+INSERT_AND_ADVANCE = """
+WITH inserted AS (
+    INSERT INTO audit_events (
+        seq, occurred_at, operation, request_id, client_address, order_id,
+        customer_request_id, decision, reason, outcome, admin_calls, details, prev_hash, hash
+    )
+    -- JSON travels as text so connection codecs cannot re-encode the hashed bytes.
+    SELECT seq, occurred_at, operation, request_id, client_address, order_id,
+           customer_request_id, decision, reason, outcome, admin_calls::json, details::json,
+           prev_hash, hash
+    FROM unnest(
+        $1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+        $13::text[], $14::text[]
+    ) AS row (
+        seq, occurred_at, operation, request_id, client_address, order_id,
+        customer_request_id, decision, reason, outcome, admin_calls, details, prev_hash, hash
+    )
+)
+UPDATE audit_chain_head SET seq = $15, hash = $16, occurred_at = $17
+"""
+
+
+def _link(events: Sequence[AuditEvent], head: asyncpg.Record, now: datetime) -> list[AuditRecord]:
+    seq, prev_hash, floor = head["seq"], head["hash"], head["occurred_at"]
+    records = []
+    for event in events:
+        seq += 1
+        moment = (event.occurred_at or now).astimezone(UTC)
+        # Time never runs backwards along the chain, so retention by month only cuts a prefix.
+        occurred_at = max(moment, floor) if floor is not None else moment
+        details = json.loads(canonical_json(dict(event.details)))
+        normalised = replace(event, details=details, occurred_at=occurred_at)
+        unhashed = AuditRecord(seq, occurred_at, normalised, prev_hash, "")
+        prev_hash = chain_hash(prev_hash, unhashed.content())
+        records.append(replace(unhashed, hash=prev_hash))
+        floor = occurred_at
+    return records
+
+
+def _columns(records: list[AuditRecord]) -> list[list[Any]]:
+    rows = [(r.content(), r) for r in records]
+    names = ["seq", "occurred_at", "operation", "request_id", "client_address", "order_id"]
+    names += ["customer_request_id", "decision", "reason", "outcome"]
+    columns: list[list[Any]] = [[content[name] for content, _ in rows] for name in names]
+    columns.append([canonical_json(c["admin_calls"]).decode() for c, _ in rows])
+    columns.append([canonical_json(c["details"]).decode() for c, _ in rows])
+    columns.append([r.prev_hash for _, r in rows])
+    columns.append([r.hash for _, r in rows])
+    return columns
+
+
+async def append(*, conn: Connection, events: Sequence[AuditEvent]) -> list[AuditRecord]:
+    """Appends events to the chain, inside the caller's transaction when there is one."""
+    if not events:
+        return []
+    now = datetime.now(UTC)
+    for event in events:
+        if event.occurred_at is not None and event.occurred_at.tzinfo is None:
+            raise ValueError("AuditEvent.occurred_at must be timezone-aware")
+    months = sorted({_add_months((e.occurred_at or now).astimezone(UTC), 0) for e in events})
+    async with _in_transaction(conn):
+        head = await conn.fetchrow(LOCK_HEAD_AND_ENSURE_PARTITIONS, months)
+        if head is None:
+            raise RuntimeError("audit_chain_head is empty: the audit migration did not run")
+        records = _link(events, head, now)
+        last = records[-1]
+        await conn.execute(
+            INSERT_AND_ADVANCE, *_columns(records), last.seq, last.hash, last.occurred_at
+        )
+    return records
+
+
+SELECT_COLUMNS = """
+SELECT seq, occurred_at, operation, request_id, client_address, order_id, customer_request_id,
+       decision, reason, outcome, admin_calls::text AS admin_calls, details::text AS details,
+       prev_hash, hash
+FROM audit_events
+"""
+SELECT_ALL = SELECT_COLUMNS + "ORDER BY seq"
+SELECT_FILTERED = (
+    SELECT_COLUMNS
+    + """WHERE ($1::text IS NULL OR order_id = $1)
+  AND ($2::timestamptz IS NULL OR occurred_at >= $2)
+  AND ($3::timestamptz IS NULL OR occurred_at < $3)
+ORDER BY seq"""
+)
+READ_HEAD = "SELECT seq, hash FROM audit_chain_head"
+
+
+def _record(row: asyncpg.Record) -> AuditRecord:
+    calls = tuple(AdminCallRecord(**call) for call in json.loads(row["admin_calls"]))
+    event = AuditEvent(
+        operation=row["operation"],
+        request_id=row["request_id"],
+        client_address=row["client_address"],
+        order_id=row["order_id"],
+        customer_request_id=row["customer_request_id"],
+        decision=row["decision"],
+        reason=row["reason"],
+        outcome=row["outcome"],
+        admin_calls=calls,
+        details=json.loads(row["details"]),
+        occurred_at=row["occurred_at"],
+    )
+    return AuditRecord(row["seq"], row["occurred_at"], event, row["prev_hash"], row["hash"])
+
+
+def _snapshot(conn: Connection) -> AbstractAsyncContextManager[object]:
+    # One snapshot for the head and every row, so concurrent appends cannot look like damage.
+    if conn.is_in_transaction():
+        return nullcontext()
+    return conn.transaction(isolation="repeatable_read", readonly=True)
+
+
+def _broken(checked: int, seq: int, problem: str) -> VerifyResult:
+    return VerifyResult(intact=False, checked=checked, first_broken_seq=seq, problem=problem)
+
+
+async def verify(*, conn: Connection) -> VerifyResult:
+    """Walks the chain in seq order; the oldest retained row's prev_hash is the anchor."""
+    checked, expected_seq, prev_hash = 0, None, None
+    async with _snapshot(conn):
+        head = await conn.fetchrow(READ_HEAD)
+        async for row in conn.cursor(SELECT_ALL, prefetch=1000):
+            record = _record(row)
+            if expected_seq is not None and record.seq != expected_seq:
+                return _broken(checked, expected_seq, f"row {expected_seq} is missing")
+            if prev_hash is None and record.seq == 1 and record.prev_hash != GENESIS_HASH:
+                return _broken(checked, 1, "the first row does not start from the genesis hash")
+            if prev_hash is not None and record.prev_hash != prev_hash:
+                return _broken(checked, record.seq, "prev_hash does not link to the row before")
+            if chain_hash(record.prev_hash, record.content()) != record.hash:
+                return _broken(checked, record.seq, "hash does not match the row's content")
+            checked, expected_seq, prev_hash = checked + 1, record.seq + 1, record.hash
+    if head is not None and expected_seq is not None and head["hash"] != prev_hash:
+        return _broken(checked, expected_seq, f"rows after {expected_seq - 1} are missing")
+    return VerifyResult(intact=True, checked=checked)
+
+
+async def export(
+    *,
+    conn: Connection,
+    order_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> AsyncIterator[dict[str, object]]:
+    """Audit rows as JSON-able dicts in seq order; `since` inclusive, `until` exclusive."""
+    async with _snapshot(conn):
+        async for row in conn.cursor(SELECT_FILTERED, order_id, since, until, prefetch=1000):
+            yield _record(row).to_json()
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+async def ensure_partitions(*, conn: Connection, now: datetime, months_ahead: int = 2) -> None:
+    """Creates this month's partition and the next `months_ahead` ones unless they exist."""
+    start = now.astimezone(UTC)
+    months = [_add_months(start, offset) for offset in range(months_ahead + 1)]
+    await conn.execute(ENSURE_PARTITIONS, months)
+
+
+LIST_PARTITIONS = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'audit_events'::regclass ORDER BY c.relname
+"""
+
+
+def partition_name(year: int, month: int) -> str:
+    """`audit_events_YYYY_MM`, built only from validated integers (it becomes an identifier)."""
+    if not (isinstance(year, int) and isinstance(month, int)):
+        raise TypeError("partition year and month must be integers")
+    if not (1970 <= year <= 9999 and 1 <= month <= 12):
+        raise ValueError(f"no audit partition for {year}-{month}")
+    return f"audit_events_{year:04d}_{month:02d}"
+
+
+async def drop_partitions_before(*, conn: Connection, cutoff: datetime) -> list[str]:
+    """Drops whole monthly partitions that end at or before `cutoff`; returns their names."""
+    if cutoff > datetime.now(UTC):
+        raise ValueError("retention cutoff lies in the future")
+    dropped = []
+    async with _in_transaction(conn):
+        for row in await conn.fetch(LIST_PARTITIONS):
+            match = _PARTITION_NAME.match(row["relname"])
+            if match is None:
+                continue
+            year, month = int(match[1]), int(match[2])
+            if _add_months(datetime(year, month, 1, tzinfo=UTC), 1) <= cutoff:
+                name = partition_name(year, month)
+                # DDL cannot take $n parameters; the name comes from two checked integers.
+                await conn.execute(f"DROP TABLE {name}")
+                dropped.append(name)
+    return dropped
