@@ -48,23 +48,23 @@ class Reconciler:
     async def run_once(self) -> int:
         """Look at every request that is due; returns how many were looked at."""
         now = self._clock()
-        async with self._pool.acquire() as conn, conn.transaction():
-            due = await requests_store.claim_unfinished(
-                conn=conn,
-                settled_before=now - self._settle,
-                review_checked_before=now - self._review_recheck,
-                limit=self._batch,
-            )
-            for stored in due:
-                log = CallLog()
-                caller = Caller(request_id=f"reconciler-{uuid.uuid4().hex}", client_address=None)
-                try:
-                    await self._progress.reconcile(
-                        shop=self._shop(log), stored=stored, caller=caller, log=log, conn=conn
-                    )
-                except UpstreamUnavailable as exc:
-                    logger.warning("reconcile postponed", extra={"kind": str(exc.kind)})
-                    await requests_store.touch(conn=conn, request_id=stored.request.id, now=now)
+        due = await requests_store.claim_due(
+            conn=self._pool,
+            settled_before=now - self._settle,
+            review_checked_before=now - self._review_recheck,
+            limit=self._batch,
+            now=now,
+        )
+        for stored in due:
+            log = CallLog()
+            caller = Caller(request_id=f"reconciler-{uuid.uuid4().hex}", client_address=None)
+            try:
+                await self._progress.reconcile(
+                    shop=self._shop(log), stored=stored, caller=caller, log=log
+                )
+            except UpstreamUnavailable as exc:
+                # The lease taken by claim_due already postpones the next look.
+                logger.warning("reconcile postponed", extra={"kind": str(exc.kind)})
         return len(due)
 
     async def _loop(self) -> None:

@@ -7,8 +7,7 @@ finishes whatever a crash, a timeout or a slow Shopify job left open.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -49,33 +48,24 @@ class RequestProgress:
         return RequestStatus.PROCESSING
 
     async def act(
-        self,
-        *,
-        shop: Shop,
-        stored: StoredRequest,
-        order: Order,
-        caller: Caller,
-        log: CallLog,
-        conn: Connection | None = None,
+        self, *, shop: Shop, stored: StoredRequest, order: Order, caller: Caller, log: CallLog
     ) -> StoredRequest:
         """Do in Shopify what the request asks; on an outage leave it for the reconciler."""
         try:
             if stored.request.kind is RequestKind.NOT_RECEIVED:
                 await request_actions.file_not_received(shop, order=order, stored=stored)
-                return await self._move(
-                    stored, RequestStatus.OPEN, AdminState.DONE, caller, log, conn
-                )
+                return await self._move(stored, RequestStatus.OPEN, AdminState.DONE, caller, log)
             if stored.request.status is RequestStatus.PENDING_REVIEW:
                 await request_actions.hold_for_review(shop, order=order, stored=stored)
                 return await self._move(
-                    stored, RequestStatus.PENDING_REVIEW, AdminState.DONE, caller, log, conn
+                    stored, RequestStatus.PENDING_REVIEW, AdminState.DONE, caller, log
                 )
             outcome = await request_actions.cancel(
                 shop, stored=stored, policy=self._policy.cancellation
             )
-            return await self._after_cancel(shop, stored, outcome, caller, log, conn)
+            return await self._after_cancel(shop, stored, outcome, caller, log)
         except UpstreamUnavailable as exc:
-            await self._record(stored, caller, log, conn, outcome=f"admin_failed:{exc.kind}")
+            await self._record(stored, caller, log, outcome=f"admin_failed:{exc.kind}")
             return stored
 
     async def _after_cancel(
@@ -85,40 +75,26 @@ class RequestProgress:
         outcome: CancelOutcome,
         caller: Caller,
         log: CallLog,
-        conn: Connection | None,
     ) -> StoredRequest:
         if outcome.refused:
             # A cancel job still running from an earlier attempt also makes Shopify refuse.
             current = await shop.get_order(order_id=stored.request.order_id)
             if current is not None and current.cancelled_at is not None:
                 return await self._move(
-                    stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn
+                    stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log
                 )
+            refusal = {
+                "shopify_codes": list(outcome.error_codes),
+                "shopify_messages": list(outcome.error_messages),
+            }
             return await self._move(
-                stored,
-                RequestStatus.DECLINED,
-                AdminState.DONE,
-                caller,
-                log,
-                conn,
-                details={
-                    "shopify_codes": list(outcome.error_codes),
-                    "shopify_messages": list(outcome.error_messages),
-                },
+                stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, details=refusal
             )
         stored = await self._move(
-            stored,
-            RequestStatus.PROCESSING,
-            AdminState.SENT,
-            caller,
-            log,
-            conn,
-            job_id=outcome.job_id,
+            stored, RequestStatus.PROCESSING, AdminState.SENT, caller, log, job_id=outcome.job_id
         )
         if outcome.done or (outcome.job_id and await self._job_finished(shop, outcome.job_id)):
-            return await self._move(
-                stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn
-            )
+            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log)
         return stored
 
     async def _job_finished(self, shop: Shop, job_id: str) -> bool:
@@ -129,51 +105,27 @@ class RequestProgress:
         return False
 
     async def reconcile(
-        self,
-        *,
-        shop: Shop,
-        stored: StoredRequest,
-        caller: Caller,
-        log: CallLog,
-        conn: Connection,
+        self, *, shop: Shop, stored: StoredRequest, caller: Caller, log: CallLog
     ) -> StoredRequest:
-        """Finish one request another process left open; `conn` holds its row lock."""
+        """Finish one request that another process, or an outage, left open."""
         order = await shop.get_order(order_id=stored.request.order_id)
         if order is None:
+            gone = {"problem": "order no longer found"}
             return await self._move(
-                stored,
-                RequestStatus.DECLINED,
-                AdminState.DONE,
-                caller,
-                log,
-                conn,
-                details={"problem": "order no longer found"},
+                stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, details=gone
             )
         if stored.request.kind is RequestKind.CANCELLATION and order.cancelled_at is not None:
-            return await self._move(
-                stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log, conn
-            )
+            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log)
         if stored.admin_state is AdminState.DONE:
-            await requests_store.touch(conn=conn, request_id=stored.request.id, now=self._clock())
-            return stored  # under review, not cancelled yet: look again later
+            return stored  # under review and not cancelled yet: look again later
         if stored.admin_state is AdminState.SENT and stored.admin_job_id:
             if not await shop.job_done(job_id=stored.admin_job_id):
-                await requests_store.touch(
-                    conn=conn, request_id=stored.request.id, now=self._clock()
-                )
                 return stored
+            unfinished = {"problem": "cancel job finished without cancelling"}
             return await self._move(
-                stored,
-                RequestStatus.DECLINED,
-                AdminState.DONE,
-                caller,
-                log,
-                conn,
-                details={"problem": "cancel job finished without cancelling"},
+                stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, details=unfinished
             )
-        return await self.act(
-            shop=shop, stored=stored, order=order, caller=caller, log=log, conn=conn
-        )
+        return await self.act(shop=shop, stored=stored, order=order, caller=caller, log=log)
 
     async def _move(
         self,
@@ -182,48 +134,33 @@ class RequestProgress:
         admin_state: AdminState,
         caller: Caller,
         log: CallLog,
-        conn: Connection | None,
         *,
         job_id: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> StoredRequest:
-        async with self._transaction(conn) as tx:
+        """One audited transition, committed before anything else is sent to Shopify."""
+        async with self._pool.acquire() as conn, conn.transaction():
             moved = await requests_store.update(
-                conn=tx,
+                conn=conn,
                 request_id=stored.request.id,
                 status=status,
                 admin_state=admin_state,
                 now=self._clock(),
                 admin_job_id=job_id,
             )
-            await self._append(
-                tx,
-                stored,
-                caller,
-                log,
-                outcome=status.value,
-                details={
-                    "from": stored.request.status.value,
-                    "admin_state": admin_state.value,
-                    **(details or {}),
-                },
-            )
+            change = {"from": stored.request.status.value, "admin_state": admin_state.value}
+            await self._append(conn, stored, caller, log, outcome=status.value,
+                               details={**change, **(details or {})})  # fmt: skip
         return moved
 
     async def _record(
-        self,
-        stored: StoredRequest,
-        caller: Caller,
-        log: CallLog,
-        conn: Connection | None,
-        *,
-        outcome: str,
+        self, stored: StoredRequest, caller: Caller, log: CallLog, *, outcome: str
     ) -> None:
         try:
-            async with self._transaction(conn) as tx:
-                await self._append(tx, stored, caller, log, outcome=outcome, details={})
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._append(conn, stored, caller, log, outcome=outcome, details={})
         except (asyncpg.PostgresError, OSError):
-            pass  # the intent is durable; the reconciler will record the retry
+            pass  # the intent is durable; the reconciler records its own retry
 
     async def _append(
         self,
@@ -235,28 +172,15 @@ class RequestProgress:
         outcome: str,
         details: dict[str, Any],
     ) -> None:
-        await audit.append(
-            conn=conn,
-            events=[
-                AuditEvent(
-                    operation="request.status_changed",
-                    request_id=caller.request_id,
-                    client_address=caller.client_address,
-                    order_id=stored.request.order_id,
-                    customer_request_id=stored.request.id,
-                    decision=stored.request.kind.value,
-                    outcome=outcome,
-                    admin_calls=log.drain(),
-                    details=details,
-                )
-            ],
+        event = AuditEvent(
+            operation="request.status_changed",
+            request_id=caller.request_id,
+            client_address=caller.client_address,
+            order_id=stored.request.order_id,
+            customer_request_id=stored.request.id,
+            decision=stored.request.kind.value,
+            outcome=outcome,
+            admin_calls=log.drain(),
+            details=details,
         )
-
-    @asynccontextmanager
-    async def _transaction(self, conn: Connection | None) -> AsyncIterator[Connection]:
-        if conn is not None:
-            async with conn.transaction():
-                yield conn
-            return
-        async with self._pool.acquire() as acquired, acquired.transaction():
-            yield acquired
+        await audit.append(conn=conn, events=[event])

@@ -61,13 +61,19 @@ set status = $2, admin_state = $3, admin_job_id = coalesce($4, admin_job_id), up
 where id = $1::uuid
 returning {_COLUMNS}
 """
-_CLAIM_UNFINISHED = f"""
-select {_COLUMNS} from customer_requests
-where (admin_state <> 'DONE' and updated_at < $1)
-   or (status = 'PENDING_REVIEW' and updated_at < $2)
-order by updated_at
-limit $3
-for update skip locked
+# Claiming leases a row by moving its updated_at to now: other replicas skip it until
+# it is due again, and no transaction stays open while Shopify is called.
+_CLAIM_DUE = f"""
+update customer_requests set updated_at = $4
+where id in (
+    select id from customer_requests
+    where (admin_state <> 'DONE' and updated_at < $1)
+       or (status = 'PENDING_REVIEW' and updated_at < $2)
+    order by updated_at
+    limit $3
+    for update skip locked
+)
+returning {_COLUMNS}
 """
 _TOUCH = "update customer_requests set updated_at = $2 where id = $1::uuid"
 
@@ -160,15 +166,16 @@ async def update(
     return _stored(row)
 
 
-async def claim_unfinished(
+async def claim_due(
     *,
-    conn: Connection,
+    conn: Executor,
     settled_before: datetime,
     review_checked_before: datetime,
     limit: int,
+    now: datetime,
 ) -> list[StoredRequest]:
-    """Lock requests the reconciler should look at; other replicas skip them (SKIP LOCKED)."""
-    rows = await conn.fetch(_CLAIM_UNFINISHED, settled_before, review_checked_before, limit)
+    """Lease the requests the reconciler should look at; other replicas skip them meanwhile."""
+    rows = await conn.fetch(_CLAIM_DUE, settled_before, review_checked_before, limit, now)
     return [_stored(row) for row in rows]
 
 
