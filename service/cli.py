@@ -1,4 +1,4 @@
-"""`ordergate dev | serve | migrate | audit verify | audit export`: parse, then call."""
+"""`ordergate dev | serve | migrate | audit … | report …`: parse, then call; no logic here."""
 
 from __future__ import annotations
 
@@ -6,21 +6,25 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import uvicorn
 from pydantic import SecretStr, ValidationError
 
-from service import audit, database
+from service import audit, database, reports
 from service.app import create_app
 from service.config import ConfigurationError, Settings
+from service.database import Connection
 from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
 from service.merchant_policy import PolicyError, load_policy
 from service.sandbox.demo import DEMO_ORDERS
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
+REPORT_DEFAULT_PERIOD = timedelta(days=30)
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -127,6 +131,50 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _with_connection(dsn: str, work: Callable[[Connection], Awaitable[T]]) -> T:
+    pool = await database.create_pool(dsn, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await work(conn)
+    finally:
+        await pool.close()
+
+
+def cmd_report_cancellations(args: argparse.Namespace) -> int:
+    """Counts of cancellation requests by the customer's reason and outcome."""
+    until = args.until or datetime.now(UTC)
+    since = args.since or until - REPORT_DEFAULT_PERIOD
+    counts = asyncio.run(
+        _with_connection(
+            _require_database(_settings()),
+            lambda conn: reports.cancellation_counts(conn=conn, since=since, until=until),
+        )
+    )
+    print(f"cancellation requests {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC")  # noqa: T201
+    print(f"{'customer reason':<22} {'outcome':<24} {'count':>6}")  # noqa: T201
+    for row in counts:
+        print(f"{row.customer_reason:<22} {row.outcome:<24} {row.count:>6}")  # noqa: T201
+    return 0
+
+
+def cmd_report_not_received(args: argparse.Namespace) -> int:
+    """Open not-received reports with their age, carrier and tracking number."""
+    now = datetime.now(UTC)
+    since = args.since or now - REPORT_DEFAULT_PERIOD
+    rows = asyncio.run(
+        _with_connection(
+            _require_database(_settings()),
+            lambda conn: reports.open_not_received(conn=conn, since=since, now=now),
+        )
+    )
+    print(f"{'order':<12} {'age (days)':>10}  {'carrier':<12} tracking number")  # noqa: T201
+    for row in rows:
+        days = row.age.total_seconds() / 86400
+        carrier, tracking = row.carrier or "-", row.tracking_number or "-"
+        print(f"{row.order_name:<12} {days:>10.1f}  {carrier:<12} {tracking}")  # noqa: T201
+    return 0
+
+
 def _timestamp(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
@@ -151,6 +199,17 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_timestamp, help="from this time (ISO 8601)")
     export.add_argument("--until", type=_timestamp, help="before this time (ISO 8601)")
     export.set_defaults(run=cmd_audit_export)
+    report = commands.add_parser("report", help="merchant reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True)
+    cancellations = report_commands.add_parser(
+        "cancellations", help="cancellation requests by customer reason and outcome"
+    )
+    cancellations.add_argument("--since", type=_timestamp, help="from this time (default: 30 days)")
+    cancellations.add_argument("--until", type=_timestamp, help="before this time (default: now)")
+    cancellations.set_defaults(run=cmd_report_cancellations)
+    not_received = report_commands.add_parser("not-received", help="open not-received reports")
+    not_received.add_argument("--since", type=_timestamp, help="reported since (default: 30 days)")
+    not_received.set_defaults(run=cmd_report_not_received)
     return top
 
 

@@ -310,7 +310,7 @@ class OrderDesk:
                 customer_reason=sub.customer_reason,
                 comment=sub.comment,
                 locale=caller.locale,
-                details={"risk_levels": [level.value for level in order.risk_levels]},
+                details=_request_details(order),
             )
             if stored is None:
                 existing = await requests_store.find(conn=conn, order_id=order.id, kind=sub.kind)
@@ -356,6 +356,7 @@ class OrderDesk:
                 reason=refusal.reason.value if refusal and refusal.reason else None,
                 outcome=outcome or (refusal.code.value if refusal else "ok"),
                 admin_calls=calls,
+                details={"customer_reason": sub.customer_reason} if sub.customer_reason else {},
             )
         )
 
@@ -390,6 +391,16 @@ class OrderDesk:
             requests=tuple(requests),
             zone=self._policy.cancellation.zone,
         )
+
+
+def _request_details(order: Order) -> dict[str, object]:
+    """What staff reports need later without asking Shopify again."""
+    parcel = policy.relevant_shipment(order)
+    return {
+        "risk_levels": [level.value for level in order.risk_levels],
+        "carrier": parcel.carrier if parcel else None,
+        "tracking_number": parcel.tracking_number if parcel else None,
+    }
 
 
 def _with_comment(sub: _Submission, comment: str | None) -> _Submission:
