@@ -125,7 +125,7 @@ def _fulfillment_refusal(order: Order) -> EligibilityReason | None:
     status = order.fulfillment_status
     left_over = any(fo.status not in _DONE_FULFILLMENT_ORDERS for fo in order.fulfillment_orders)
     if status is FulfillmentStatus.FULFILLED or (
-        order.shipments and not left_over and True
+        order.shipments and not left_over and status is not FulfillmentStatus.PARTIALLY_FULFILLED
     ):
         return EligibilityReason.ALREADY_FULFILLED
     # A parcel is already on its way even when Shopify's display status lags behind.

@@ -135,6 +135,10 @@ def make_shipment(shipped_at: datetime, **changes: Any) -> Shipment:
             utc(2025, 6, 3, 12, 30), id="placed-at-given-in-shop-zone",
         ),
         pytest.param(
+            utc(2025, 3, 30, 1, 10), time(23, 30), ZoneInfo("America/Nuuk"),
+            utc(2025, 3, 30, 1, 30), id="nuuk-gap-before-midnight-pushes-cutoff-past-it",
+        ),
+        pytest.param(
             utc(2011, 12, 29, 23, 0), time(14, 30), ZoneInfo("Pacific/Apia"),
             utc(2011, 12, 30, 0, 30), id="apia-before-the-skipped-day",
         ),
@@ -178,6 +182,10 @@ CANCELLATION_CASES: list[Any] = [
     pytest.param(
         {"shipments": (SHIPPED,), "fulfillment_orders": (CLOSED_FO, OPEN_FO)}, {}, 10, False,
         R.PARTIALLY_FULFILLED, id="shipped-with-items-left-while-status-lags",
+    ),
+    pytest.param(
+        {"fulfillment_status": FulfillmentStatus.PARTIALLY_FULFILLED, "shipments": (SHIPPED,)},
+        {}, 10, False, R.PARTIALLY_FULFILLED, id="partially-fulfilled-with-no-fulfillment-orders",
     ),
     pytest.param(
         {"fulfillment_status": FulfillmentStatus.IN_PROGRESS}, {}, 10, False,
@@ -369,6 +377,13 @@ def test_cancellation_compares_instants_not_wall_times_of_the_same_zone() -> Non
     assert result == Eligibility.refused(R.WINDOW_CLOSED)
 
 
+def test_cancellation_window_counts_elapsed_minutes_across_fall_back() -> None:
+    placed_at = datetime(2025, 10, 26, 1, 30, tzinfo=OSLO)  # 23:30 UTC the day before
+    policy = CancellationPolicy(window_minutes=120)
+    result = cancellation_eligibility(make_order(placed_at=placed_at), policy, placed_at)
+    assert result == Eligibility.allowed(until=utc(2025, 10, 26, 1, 30))
+
+
 # --- needs_review ----------------------------------------------------------------------------
 
 
@@ -496,6 +511,13 @@ def test_not_received_counts_days_as_24_hours_across_dst() -> None:
     order = make_order(shipments=(make_shipment(shipped),))
     result = not_received_eligibility(order, NR_POLICY, shipped)
     assert result.available_from == utc(2025, 4, 3, 11, 0)
+
+
+def test_not_received_window_ends_after_exact_days_across_dst() -> None:
+    shipped = datetime(2025, 3, 1, 12, 0, tzinfo=OSLO)  # 11:00 UTC, winter time
+    order = make_order(shipments=(make_shipment(shipped),))
+    result = not_received_eligibility(order, NR_POLICY, shipped + timedelta(days=10))
+    assert result == Eligibility.allowed(until=utc(2025, 4, 30, 11, 0))
 
 
 def test_not_received_allows_reporting_a_delivered_parcel() -> None:
