@@ -58,6 +58,8 @@ class CancellationPolicy(_Strict):
     def _parse_cutoff(cls, value: Any) -> time | None:
         if value is None:
             return None
+        if isinstance(value, time):
+            return value.replace(second=0, microsecond=0, tzinfo=None)
         # YAML 1.1 reads an unquoted 14:30 as the integer 870 (base 60): accept it as minutes.
         if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
             return time(value // 60, value % 60)
@@ -65,6 +67,16 @@ class CancellationPolicy(_Strict):
         if match is None:
             raise ValueError('must be a time of day as "HH:MM", e.g. "14:30"')
         return time(int(match.group(1)), int(match.group(2)))
+
+    @field_validator("review_risk_levels", mode="before")
+    @classmethod
+    def _known_risk_levels(cls, value: Any) -> Any:
+        # RiskLevel is lenient towards Shopify (unknown -> UNKNOWN); a merchant's typo must not be.
+        known = {level.value for level in RiskLevel} - {RiskLevel.UNKNOWN.value}
+        for level in value if isinstance(value, list | tuple) else [value]:
+            if str(level).upper() not in known:
+                raise ValueError(f"{level!r} is not one of {', '.join(sorted(known))}")
+        return [str(level).upper() for level in value] if isinstance(value, list | tuple) else value
 
     @field_validator("timezone")
     @classmethod
