@@ -50,6 +50,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         return Context(
             desk=runtime.desk,
             messages=runtime.messages,
+            metrics=runtime.metrics,
             caller=Caller(
                 request_id=request_id,
                 client_address=client,

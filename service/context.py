@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from service.messages import Messages
+from service.metrics import Metrics
 from service.orders import Caller, OrderDesk
 
 
@@ -14,6 +15,7 @@ class Context:
 
     desk: OrderDesk
     messages: Messages
+    metrics: Metrics
     caller: Caller
 
     @property

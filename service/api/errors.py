@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -18,8 +19,15 @@ logger = logging.getLogger("ordergate.api")
 T = TypeVar("T")
 
 
-async def outcome(pending: Awaitable[T | Refusal], *, context: Context) -> T | UserError:
-    """Await a use case; refusals and outages come back as one localised `UserError`."""
+async def outcome(
+    pending: Awaitable[T | Refusal], *, operation: str, context: Context
+) -> T | UserError:
+    """Await a use case; refusals and outages come back as one localised `UserError`.
+
+    Also the one place that counts and times storefront operations by outcome.
+    """
+    started = time.perf_counter()
+    label = "ok"
     try:
         result = await pending
     except (UpstreamUnavailable, StorageUnavailable) as exc:
@@ -27,10 +35,16 @@ async def outcome(pending: Awaitable[T | Refusal], *, context: Context) -> T | U
             "dependency unavailable",
             extra={"request_id": context.caller.request_id, "kind": _kind(exc)},
         )
+        label = UserErrorCode.UPSTREAM_UNAVAILABLE.value
         return user_error(Refusal(code=UserErrorCode.UPSTREAM_UNAVAILABLE), context=context)
-    if isinstance(result, Refusal):
-        return user_error(result, context=context)
-    return result
+    else:
+        if isinstance(result, Refusal):
+            label = result.code.value
+            return user_error(result, context=context)
+        return result
+    finally:
+        context.metrics.requests.labels(operation, label).inc()
+        context.metrics.request_seconds.labels(operation).observe(time.perf_counter() - started)
 
 
 def _kind(exc: UpstreamUnavailable | StorageUnavailable) -> str:

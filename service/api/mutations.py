@@ -29,9 +29,9 @@ class ReportNotReceivedPayload:
 
 
 async def _answer(
-    pending: Awaitable[CustomerRequest | Refusal], context: Context
+    pending: Awaitable[CustomerRequest | Refusal], operation: str, context: Context
 ) -> tuple[types.CustomerRequest | None, list[types.UserError]]:
-    result = await errors.outcome(pending, context=context)
+    result = await errors.outcome(pending, operation=operation, context=context)
     if isinstance(result, types.UserError):
         return None, [result]
     request = types.customer_request(result, messages=context.messages, locale=context.locale)
@@ -49,7 +49,7 @@ class Mutation:
     ) -> RequestCancellationPayload:
         context = info.context
         pending = context.desk.request_cancellation(data=input.to_model(), caller=context.caller)
-        request, user_errors = await _answer(pending, context)
+        request, user_errors = await _answer(pending, "requestCancellation", context)
         return RequestCancellationPayload(request=request, user_errors=user_errors)
 
     @strawberry.mutation(
@@ -60,5 +60,5 @@ class Mutation:
     ) -> ReportNotReceivedPayload:
         context = info.context
         pending = context.desk.report_not_received(data=input.to_model(), caller=context.caller)
-        request, user_errors = await _answer(pending, context)
+        request, user_errors = await _answer(pending, "reportNotReceived", context)
         return ReportNotReceivedPayload(request=request, user_errors=user_errors)

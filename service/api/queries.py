@@ -29,7 +29,7 @@ class Query:
         pending = context.desk.order_status(
             order_number=order_number, contact=contact, caller=context.caller
         )
-        result = await errors.outcome(pending, context=context)
+        result = await errors.outcome(pending, operation="orderStatus", context=context)
         if isinstance(result, types.UserError):
             return types.OrderStatusPayload(order=None, user_errors=[result])
         return types.OrderStatusPayload(

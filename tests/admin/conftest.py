@@ -7,26 +7,21 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from service.admin.operations import OperationRegistry
-from tests.admin.scripted_server import GRAPHQL_PATH, ClientFactory, ScriptedServer
+from tests.admin.scripted_server import (
+    GRAPHQL_PATH,
+    ClientFactory,
+    ScriptedServer,
+    running_scripted_server,
+)
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[ScriptedServer]:
     """A fresh scripted server on 127.0.0.1."""
-    scripted = ScriptedServer()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", scripted.handle)
-    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    scripted.base_url = f"http://{host}:{port}"
-    yield scripted
-    await runner.cleanup()
+    async with running_scripted_server() as scripted:
+        yield scripted
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -126,3 +127,21 @@ class ClientFactory:
             on_call=self.calls.append,
             throttle_wait_limit=throttle_wait_limit,
         )
+
+
+@asynccontextmanager
+async def running_scripted_server() -> AsyncIterator[ScriptedServer]:
+    """A fresh scripted server listening on 127.0.0.1 until the block ends."""
+    scripted = ScriptedServer()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", scripted.handle)
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    scripted.base_url = f"http://{host}:{port}"
+    try:
+        yield scripted
+    finally:
+        await runner.cleanup()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
+import asyncpg
 import pytest
 
 from tests.api.conftest import GraphQLCall
@@ -120,3 +124,26 @@ async def test_request_id_is_returned(graphql: GraphQLCall) -> None:
         ORDER_STATUS, {"number": "#1001", "contact": "x@example.com"}, {"X-Request-ID": "abc-123"}
     )
     assert answer.headers["X-Request-ID"] == "abc-123"
+
+
+async def test_every_lookup_is_audited(graphql: GraphQLCall, fresh_database_url: str) -> None:
+    await status(graphql, "#1001", "ada.lovelace@example.com")
+    await status(graphql, "#1001", "wrong@example.com")
+    conn = await asyncpg.connect(fresh_database_url)
+    try:
+        rows: list[asyncpg.Record] = []
+        for _ in range(50):  # the background writer flushes at least every 100 ms
+            rows = await conn.fetch(
+                "select outcome, order_id, client_address, admin_calls from audit_events "
+                "where operation = 'orderStatus' order by seq"
+            )
+            if len(rows) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    assert [row["outcome"] for row in rows] == ["ok", "ORDER_NOT_FOUND"]
+    assert rows[0]["order_id"].startswith("gid://shopify/Order/")
+    assert rows[1]["order_id"] is None
+    assert {row["client_address"] for row in rows} == {"127.0.0.1"}
+    assert json.loads(rows[0]["admin_calls"])[0]["operation"] == "OrderLookup"
