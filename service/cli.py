@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -37,8 +38,16 @@ def _require_database(settings: Settings) -> str:
     return settings.database_url.get_secret_value()
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def _serve(settings: Settings) -> None:
     configure_logging(settings.log_level)
+    # uvicorn drains in-flight requests and runs the lifespan shutdown (audit queue flushed,
+    # pools closed) on SIGTERM, then re-raises the signal into the handler it found: this one,
+    # so a drained process exits 0 instead of dying by the signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         create_app(settings),
         host=settings.listen_host,

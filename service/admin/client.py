@@ -218,12 +218,14 @@ class AdminClient:
             outcome=OUTCOME_OK if kind is None else kind.value,
         )
         logger.info(
-            "admin call operation=%s outcome=%s requested_cost=%s actual_cost=%s duration_ms=%.1f",
-            call.operation,
-            call.outcome,
-            call.requested_cost,
-            call.actual_cost,
-            call.duration_seconds * 1000,
+            "admin call",
+            extra={
+                "operation": call.operation,
+                "outcome": call.outcome,
+                "cost_requested": call.requested_cost,
+                "cost_actual": call.actual_cost,
+                "duration_ms": round(call.duration_seconds * 1000, 1),
+            },
         )
         if self._on_call is not None:
             self._on_call(call)

@@ -43,8 +43,19 @@ async def outcome(
             return user_error(result, context=context)
         return result
     finally:
+        elapsed = time.perf_counter() - started
         context.metrics.requests.labels(operation, label).inc()
-        context.metrics.request_seconds.labels(operation).observe(time.perf_counter() - started)
+        context.metrics.request_seconds.labels(operation).observe(elapsed)
+        logger.info(
+            "request",
+            extra={
+                "request_id": context.caller.request_id,
+                "operation": operation,
+                "outcome": label,
+                "duration_ms": round(elapsed * 1000, 1),
+                "client_address": context.caller.client_address,
+            },
+        )
 
 
 def _kind(exc: UpstreamUnavailable | StorageUnavailable) -> str:

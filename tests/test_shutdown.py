@@ -1,0 +1,90 @@
+"""SIGTERM during a burst: every accepted request is answered and audited, and the exit is clean."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+
+import aiohttp
+import asyncpg
+
+from service.sandbox.server import SandboxShop
+from tests.conftest import DatabaseFactory
+
+LOOKUP = {
+    "query": 'query { orderStatus(orderNumber: "#1001", contact: "ada.lovelace@example.com")'
+    " { order { number } userErrors { code } } }"
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def wait_until_healthy(http: aiohttp.ClientSession, url: str) -> None:
+    for _ in range(200):
+        try:
+            async with http.get(f"{url}/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError("ordergate serve did not become healthy")
+
+
+async def lookup(http: aiohttp.ClientSession, url: str) -> int | None:
+    """The HTTP status, or None when the request was not accepted."""
+    try:
+        async with http.post(f"{url}/graphql", json=LOOKUP) as response:
+            await response.read()
+            return response.status
+    except aiohttp.ClientError:
+        return None
+
+
+async def test_sigterm_answers_and_audits_every_accepted_request(
+    make_database: DatabaseFactory, sandbox: SandboxShop
+) -> None:
+    database, port = await make_database(), free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ORDERGATE_")}
+    env.update(
+        ORDERGATE_ENV="production",
+        ORDERGATE_HOST="127.0.0.1",
+        ORDERGATE_PORT=str(port),
+        DATABASE_URL=database,
+        SHOPIFY_SHOP="demo.myshopify.com",
+        SHOPIFY_ADMIN_ENDPOINT=sandbox.endpoint,
+        SHOPIFY_ADMIN_TOKEN=sandbox.admin_token,
+        ORDERGATE_LIMIT_PER_CLIENT="100000/minute",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service.cli", "serve", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    connector = aiohttp.TCPConnector(limit=0, force_close=True)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        await wait_until_healthy(http, url)
+        burst = [asyncio.create_task(lookup(http, url)) for _ in range(60)]
+        await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        statuses = await asyncio.gather(*burst)
+    assert await asyncio.wait_for(process.wait(), timeout=30) == 0
+    answered = [status for status in statuses if status is not None]
+    assert answered, "the burst should have been under way when SIGTERM came"
+    assert set(answered) == {200}
+    conn = await asyncpg.connect(database)
+    try:
+        audited = await conn.fetchval(
+            "select count(*) from audit_events where operation = 'orderStatus'"
+        )
+    finally:
+        await conn.close()
+    assert audited == len(answered)
