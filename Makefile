@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 
 # checkov conflicts with the project's packages: it gets its own virtual environment,
 # pinned because a new version can add findings.
-$(CHECKOV_STAMP):
-	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'checkov==3.3.30'
+# The project's pip installs into it (`pip --python`), so it needs no pip of its own.
+$(CHECKOV_STAMP): $(STAMP)
+	$(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
+	$(BIN)/python -m pip --python $(CHECKOV_VENV)/bin/python install --quiet \
+		--disable-pip-version-check 'checkov==3.3.30'
 	touch $(CHECKOV_STAMP)
 
 install: $(STAMP) $(CHECKOV_STAMP)

@@ -66,4 +66,4 @@ def checkov() -> Path:
     """checkov from its own virtual environment (it conflicts with the project's packages)."""
     configured = os.environ.get("CHECKOV")
     path = Path(configured) if configured else REPO / ".venv-checkov" / "bin" / "checkov"
-    return _tool(path, "create it with `make chart-tools` (or point CHECKOV at a checkov binary)")
+    return _tool(path, "create it with `make install` (or point CHECKOV at a checkov binary)")
