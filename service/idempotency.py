@@ -6,11 +6,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from service.database import Connection
+from service.models import CustomerRequest, Eligibility, EligibilityReason, Refusal, UserErrorCode
 
 # Keys are kept at least this long (CONTRACT: a retry within a day replays).
 RETENTION_HOURS = 48
@@ -75,3 +77,43 @@ async def forget_expired(*, conn: asyncpg.Pool | Connection) -> str:
     """Drop keys past their retention."""
     result: str = await conn.execute(_FORGET_OLD, RETENTION_HOURS)
     return result
+
+
+def encode_answer(answer: CustomerRequest | Refusal) -> dict[str, object]:
+    """The answer as stored under a key: a request by id, or the whole refusal."""
+    if isinstance(answer, CustomerRequest):
+        return {"request_id": answer.id}
+    eligibility = answer.eligibility
+    return {
+        "refusal": {
+            "code": answer.code.value,
+            "reason": answer.reason.value if answer.reason else None,
+            "field": list(answer.field) if answer.field else None,
+            "available_from": _iso(eligibility.available_from if eligibility else None),
+            "until": _iso(eligibility.until if eligibility else None),
+        }
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def decode_refusal(stored: Mapping[str, Any]) -> Refusal:
+    """A stored refusal, as it was first answered."""
+    reason = EligibilityReason(stored["reason"]) if stored.get("reason") else None
+    available_from, until = stored.get("available_from"), stored.get("until")
+    eligibility = None
+    if reason is not None:
+        eligibility = Eligibility(
+            eligible=False,
+            reason=reason,
+            available_from=datetime.fromisoformat(available_from) if available_from else None,
+            until=datetime.fromisoformat(until) if until else None,
+        )
+    return Refusal(
+        code=UserErrorCode(stored["code"]),
+        reason=reason,
+        field=tuple(stored["field"]) if stored.get("field") else None,
+        eligibility=eligibility,
+    )

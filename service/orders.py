@@ -30,7 +30,6 @@ from service.models import (
     CancellationInput,
     CustomerRequest,
     Eligibility,
-    EligibilityReason,
     NotReceivedInput,
     Order,
     OrderView,
@@ -211,7 +210,7 @@ class OrderDesk:
                     operation=sub.operation,
                     key=sub.idempotency_key,
                     digest=digest,
-                    response=_stored_answer(answer),
+                    response=idempotency.encode_answer(answer),
                 )
         return answer
 
@@ -227,13 +226,12 @@ class OrderDesk:
             )
         if found is None:
             return None
-        if "request_id" in found.response:
-            stored = await requests_store.get(
-                conn=self._pool, request_id=found.response["request_id"]
-            )
+        request_id = found.response.get("request_id")
+        if request_id is not None:
+            stored = await requests_store.get(conn=self._pool, request_id=str(request_id))
             if stored is not None:
-                return stored.request
-        return _refusal_from(found.response["refusal"])
+                return stored.request  # replayed with its current status
+        return idempotency.decode_refusal(found.response["refusal"])
 
     async def _decide_and_act(self, sub: _Submission, caller: Caller) -> CustomerRequest | Refusal:
         log = CallLog()
@@ -416,44 +414,6 @@ def _fingerprint_values(sub: _Submission) -> dict[str, object]:
         "comment": sub.comment,
         "reason": sub.customer_reason,
     }
-
-
-def _stored_answer(answer: CustomerRequest | Refusal) -> dict[str, object]:
-    if isinstance(answer, CustomerRequest):
-        return {"request_id": answer.id}
-    eligibility = answer.eligibility
-    return {
-        "refusal": {
-            "code": answer.code.value,
-            "reason": answer.reason.value if answer.reason else None,
-            "field": list(answer.field) if answer.field else None,
-            "available_from": _iso(eligibility.available_from if eligibility else None),
-            "until": _iso(eligibility.until if eligibility else None),
-        }
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _refusal_from(stored: dict[str, Any]) -> Refusal:
-    reason = EligibilityReason(stored["reason"]) if stored.get("reason") else None
-    available_from, until = stored.get("available_from"), stored.get("until")
-    eligibility = None
-    if reason is not None:
-        eligibility = Eligibility(
-            eligible=False,
-            reason=reason,
-            available_from=datetime.fromisoformat(available_from) if available_from else None,
-            until=datetime.fromisoformat(until) if until else None,
-        )
-    return Refusal(
-        code=UserErrorCode(stored["code"]),
-        reason=reason,
-        field=tuple(stored["field"]) if stored.get("field") else None,
-        eligibility=eligibility,
-    )
 
 
 __all__ = ["Caller", "OrderDesk", "RequestStatus", "StorageUnavailable"]
