@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
@@ -11,6 +12,7 @@ import pytest
 from service.admin.client import AdminCall
 from service.admin.cost import ThrottleStatus
 from service.admin.errors import ErrorKind, OperationNotAllowed, UpstreamUnavailable
+from service.logs import JsonFormatter
 from tests.admin.scripted_server import (
     GRAPHQL_PATH,
     STATIC_TOKEN,
@@ -265,11 +267,11 @@ async def test_each_call_is_logged_with_cost_and_without_token_or_variables(
     await make_client().execute("OrderLookup", {"query": "email:kari@example.com"})
 
     (record,) = [r for r in caplog.records if r.name == "ordergate.admin"]
-    line = record.getMessage()
-    assert "operation=OrderLookup" in line
-    assert "outcome=ok" in line
-    assert "requested_cost=52" in line
-    assert "actual_cost=3" in line
+    line = JsonFormatter().format(record)
+    logged = json.loads(line)
+    assert logged["operation"] == "OrderLookup"
+    assert logged["outcome"] == "ok"
+    assert (logged["cost_requested"], logged["cost_actual"]) == (52, 3)
     assert "kari@example.com" not in line
     assert STATIC_TOKEN not in line
 
@@ -284,9 +286,10 @@ async def test_failed_call_log_omits_shopify_error_text(
     with pytest.raises(UpstreamUnavailable):
         await make_client().execute("Job", {"id": JOB_ID})
 
-    assert "outcome=graphql_errors" in caplog.text
-    assert SECRET_TEXT not in caplog.text
-    assert STATIC_TOKEN not in caplog.text
+    lines = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert '"outcome": "graphql_errors"' in lines
+    assert SECRET_TEXT not in lines
+    assert STATIC_TOKEN not in lines
 
 
 def test_admin_call_is_immutable() -> None:
