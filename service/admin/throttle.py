@@ -1,0 +1,246 @@
+"""A cost gate mirroring Shopify's leaky bucket, so calls wait here instead of being throttled.
+
+The arithmetic (`admit`, `take`, `observe`) is pure. `CostGate` keeps the bucket in this
+process; `RedisCostGate` keeps it in Redis and decides in one Lua script, so every replica
+spends from the same bucket, timed by the Redis server's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from service.admin.cost import ThrottleStatus, seconds_until_available
+from service.admin.errors import ErrorKind, UpstreamUnavailable
+
+logger = logging.getLogger("ordergate.admin")
+
+# Points lookups must leave in the bucket, so a burst of lookups cannot starve cancellations.
+DEFAULT_MUTATION_RESERVE = 100.0
+# Sleeping less than this only spins; Shopify refills in whole points anyway.
+_MIN_SLEEP = 0.01
+# A bucket nobody has heard of for this long says nothing about the bucket now.
+_STATE_TTL_SECONDS = 600
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    """The shop's bucket as last known: `available` points at time `observed_at`."""
+
+    maximum: float
+    available: float
+    restore_rate: float
+    observed_at: float
+
+
+def observe(status: ThrottleStatus, *, now: float) -> BucketState:
+    """The bucket as a response's `throttleStatus` reports it, received at `now`."""
+    return BucketState(
+        maximum=status.maximum_available,
+        available=status.currently_available,
+        restore_rate=status.restore_rate,
+        observed_at=now,
+    )
+
+
+def level(state: BucketState, *, now: float) -> float:
+    """Points in the bucket at `now`: refilled since it was observed, never beyond its maximum."""
+    elapsed = max(now - state.observed_at, 0.0)
+    return min(state.maximum, state.available + state.restore_rate * elapsed)
+
+
+def admit(state: BucketState | None, *, cost: float, now: float, reserve: float) -> float:
+    """Seconds until a call of `cost` may go, leaving `reserve` points: 0 is now, inf is never.
+
+    An unknown bucket admits everything; the first response tells what it holds. A call
+    that costs more than the bucket can hold never goes.
+    """
+    if state is None:
+        return 0.0
+    if cost > state.maximum:
+        return math.inf
+    needed = min(cost + reserve, state.maximum)
+    status = ThrottleStatus(
+        maximum_available=state.maximum,
+        currently_available=state.available,
+        restore_rate=state.restore_rate,
+    )
+    return seconds_until_available(status, needed=needed, elapsed=now - state.observed_at)
+
+
+def take(state: BucketState | None, *, cost: float, now: float) -> BucketState | None:
+    """The bucket after an admitted call of `cost` left at `now`."""
+    if state is None:
+        return None
+    return BucketState(
+        maximum=state.maximum,
+        available=level(state, now=now) - cost,
+        restore_rate=state.restore_rate,
+        observed_at=now,
+    )
+
+
+async def _wait_for_admission(
+    attempt: Callable[[], Awaitable[float]],
+    *,
+    max_wait: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+    operation: str | None,
+) -> None:
+    deadline = clock() + max_wait
+    while True:
+        wait = await attempt()
+        if wait <= 0:
+            return
+        if clock() + wait > deadline:
+            raise UpstreamUnavailable(ErrorKind.THROTTLED, operation=operation)
+        await sleep(max(wait, _MIN_SLEEP))
+
+
+class Gate(Protocol):
+    """What the Admin client needs of a cost gate."""
+
+    async def acquire(
+        self, *, cost: float, is_mutation: bool, max_wait: float, operation: str | None = None
+    ) -> None:
+        """Wait until `cost` points are there, or raise `UpstreamUnavailable(THROTTLED)`."""
+
+    async def update(self, status: ThrottleStatus) -> None:
+        """Take in the bucket as a response reported it."""
+
+
+class CostGate:
+    """The shop's bucket as this process alone sees it."""
+
+    def __init__(
+        self,
+        *,
+        reserve: float = DEFAULT_MUTATION_RESERVE,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._reserve = reserve
+        self._clock = clock
+        self._sleep = sleep
+        self._state: BucketState | None = None
+
+    @property
+    def state(self) -> BucketState | None:
+        """The bucket as last estimated, for metrics and tests."""
+        return self._state
+
+    async def acquire(
+        self, *, cost: float, is_mutation: bool, max_wait: float, operation: str | None = None
+    ) -> None:
+        """Wait until `cost` points are there, or raise `UpstreamUnavailable(THROTTLED)`."""
+        reserve = 0.0 if is_mutation else self._reserve
+
+        async def attempt() -> float:
+            # No await between reading and taking: the event loop makes this atomic.
+            now = self._clock()
+            wait = admit(self._state, cost=cost, now=now, reserve=reserve)
+            if wait == 0:
+                self._state = take(self._state, cost=cost, now=now)
+            return wait
+
+        await _wait_for_admission(
+            attempt, max_wait=max_wait, clock=self._clock, sleep=self._sleep, operation=operation
+        )
+
+    async def update(self, status: ThrottleStatus) -> None:
+        """Replace the estimate with what Shopify just reported."""
+        self._state = observe(status, now=self._clock())
+
+
+# KEYS[1]: the bucket hash. ARGV: cost, reserve, ttl. Returns the wait in seconds as text,
+# because Redis truncates Lua numbers to integers.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local s = redis.call('HMGET', KEYS[1], 'max', 'avail', 'rate', 'at')
+if not s[1] then return '0' end
+local max, avail, rate, at = tonumber(s[1]), tonumber(s[2]), tonumber(s[3]), tonumber(s[4])
+local cost, reserve = tonumber(ARGV[1]), tonumber(ARGV[2])
+if cost > max then return 'inf' end
+local level = math.min(max, avail + rate * math.max(now - at, 0))
+local needed = math.min(cost + reserve, max)
+if needed <= level then
+  redis.call('HSET', KEYS[1], 'avail', tostring(level - cost), 'at', tostring(now))
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  return '0'
+end
+if rate <= 0 then return 'inf' end
+return tostring((needed - level) / rate)
+"""
+
+# KEYS[1]: the bucket hash. ARGV: maximum, available, restore rate, ttl.
+_OBSERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+redis.call('HSET', KEYS[1], 'max', ARGV[1], 'avail', ARGV[2], 'rate', ARGV[3], 'at', tostring(now))
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1
+"""
+
+
+class RedisCostGate:
+    """The shop's bucket shared by every replica through Redis."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        key: str = "ordergate:shopify-bucket",
+        reserve: float = DEFAULT_MUTATION_RESERVE,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._key = key
+        self._reserve = reserve
+        self._clock = clock
+        self._sleep = sleep
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._observe = redis.register_script(_OBSERVE)
+
+    async def acquire(
+        self, *, cost: float, is_mutation: bool, max_wait: float, operation: str | None = None
+    ) -> None:
+        """Wait until `cost` points are there, or raise `UpstreamUnavailable(THROTTLED)`."""
+        reserve = 0.0 if is_mutation else self._reserve
+
+        async def attempt() -> float:
+            try:
+                answer = await self._acquire(
+                    keys=[self._key], args=[cost, reserve, _STATE_TTL_SECONDS]
+                )
+            except RedisError as exc:
+                # The gate only spares Shopify's throttle; without Redis, Shopify still decides.
+                logger.warning("cost gate unavailable error=%s", type(exc).__name__)
+                return 0.0
+            return float(answer)
+
+        await _wait_for_admission(
+            attempt, max_wait=max_wait, clock=self._clock, sleep=self._sleep, operation=operation
+        )
+
+    async def update(self, status: ThrottleStatus) -> None:
+        """Replace the shared estimate with what Shopify just reported."""
+        args: list[str | int] = [
+            repr(status.maximum_available),
+            repr(status.currently_available),
+            repr(status.restore_rate),
+            _STATE_TTL_SECONDS,
+        ]
+        try:
+            await self._observe(keys=[self._key], args=args)
+        except RedisError as exc:
+            logger.warning("cost gate unavailable error=%s", type(exc).__name__)

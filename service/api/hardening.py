@@ -1,0 +1,266 @@
+"""Limits on what a request to /graphql may be: HTTP shape, body size, and document complexity.
+
+`RequestGuard` refuses malformed HTTP before Strawberry reads it; `schema_extensions()` adds
+depth, alias, token and one-mutation limits to the schema, built once so the validation
+cache keeps working.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValidationRule,
+    parse,
+)
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+MAX_BODY_BYTES = 32 * 1024
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 1000
+MAX_JSON_NESTING = 32
+_CACHE_SIZE = 256
+_BODY_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
+
+Admission = Callable[[Request], Awaitable[Response | None]]
+
+
+class SingleMutationField(ValidationRule):
+    """A mutation operation may select one field: one action per request, audited alone."""
+
+    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+        """Count the root fields of a mutation, through fragments."""
+        if node.operation is not OperationType.MUTATION:
+            return
+        if self._root_fields(node.selection_set, seen=frozenset()) > 1:
+            self.report_error(GraphQLError("A request may run at most one mutation.", node))
+
+    def _root_fields(self, selections: SelectionSetNode, *, seen: frozenset[str]) -> int:
+        count = 0
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                count += selection.name.value != "__typename"
+            elif isinstance(selection, InlineFragmentNode):
+                count += self._root_fields(selection.selection_set, seen=seen)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = self.context.get_fragment(name)
+                if fragment is not None and name not in seen:
+                    count += self._root_fields(fragment.selection_set, seen=seen | {name})
+        return count
+
+
+@functools.cache
+def validation_rules() -> tuple[type[ASTValidationRule], ...]:
+    """The document limits, as rule classes made once per process.
+
+    The validation cache is keyed by the rule classes; rules made per request (as
+    `QueryDepthLimiter(...)` and `MaxAliasesLimiter(...)` do) never hit it.
+    """
+    return (
+        depth_validator(MAX_DEPTH, None, None),
+        alias_validator(MAX_ALIASES),
+        SingleMutationField,
+    )
+
+
+def schema_extensions() -> list[Callable[[], SchemaExtension]]:
+    """Factories for `strawberry.Schema(extensions=...)`: limits, then parse and validation caches.
+
+    Each factory only wraps objects made once, so per-request construction is trivial.
+    """
+    rules = list(validation_rules())
+    return [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules(rules),
+        lambda: ParserCache(maxsize=_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=_CACHE_SIZE),
+    ]
+
+
+def graphql_error(status: int, message: str, code: str) -> JSONResponse:
+    """An HTTP error in GraphQL's shape, so clients read every refusal the same way."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status)
+
+
+def rate_limited_body(*, retry_after: int, message: str) -> dict[str, Any]:
+    """The RATE_LIMITED body of CONTRACT §1."""
+    extensions = {"code": "RATE_LIMITED", "retryAfter": retry_after}
+    return {"errors": [{"message": message, "extensions": extensions}]}
+
+
+def rate_limited_response(*, retry_after: int, message: str) -> JSONResponse:
+    """HTTP 429 with `Retry-After` and the RATE_LIMITED body."""
+    return JSONResponse(
+        rate_limited_body(retry_after=retry_after, message=message),
+        status_code=429,
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class _Refused(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+def _bad(message: str) -> _Refused:
+    return _Refused(graphql_error(400, message, "BAD_REQUEST"))
+
+
+def _nesting(value: object) -> int:
+    """How deeply containers nest in a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _check_json_body(raw: bytes) -> None:
+    try:
+        text = raw.decode("utf-8")
+        body = json.loads(text)
+    except UnicodeDecodeError:
+        raise _bad("The request body is not valid UTF-8.") from None
+    except (ValueError, RecursionError):
+        raise _bad("The request body is not valid JSON.") from None
+    if isinstance(body, list):
+        raise _bad("Batched requests are not supported; send one operation per request.")
+    if not isinstance(body, dict):
+        raise _bad("The request body must be a JSON object.")
+    if _nesting(body) > MAX_JSON_NESTING:
+        raise _bad("The request body is nested too deeply.")
+    unknown = sorted(set(body) - _BODY_KEYS)
+    if unknown:
+        raise _bad(f"Unknown request field: {unknown[0][:40]!r}.")
+    if not isinstance(body.get("query"), str):
+        raise _bad("The request must carry a GraphQL document in `query`.")
+    if not isinstance(body.get("operationName"), str | None):
+        raise _bad("`operationName` must be a string.")
+    for key in ("variables", "extensions"):
+        if not isinstance(body.get(key), dict | None):
+            raise _bad(f"`{key}` must be an object.")
+
+
+def _has_mutation(query: str) -> bool:
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return False  # Strawberry reports the syntax error itself
+    return any(
+        isinstance(definition, OperationDefinitionNode)
+        and definition.operation is OperationType.MUTATION
+        for definition in document.definitions
+    )
+
+
+class RequestGuard:
+    """ASGI wrapper for the GraphQL endpoint: refuses bad HTTP before Strawberry sees it.
+
+    `admit`, when given, runs first on every request (the per-client limit) and may answer
+    in the request's place.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, admit: Admission | None = None, max_body: int = MAX_BODY_BYTES
+    ) -> None:
+        self._app = app
+        self._admit = admit
+        self._max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        try:
+            receive = await self._check(scope, receive)
+        except _Refused as refused:
+            await refused.response(scope, receive, send)
+            return
+        await self._app(scope, receive, send)
+
+    async def _check(self, scope: Scope, receive: Receive) -> Receive:
+        request = Request(scope)
+        if self._admit is not None:
+            answer = await self._admit(request)
+            if answer is not None:
+                raise _Refused(answer)
+        if request.method == "GET":
+            if _has_mutation(request.query_params.get("query", "")):
+                refusal = graphql_error(405, "Mutations must be sent with POST.", "BAD_REQUEST")
+                refusal.headers["Allow"] = "POST"
+                raise _Refused(refusal)
+            return receive
+        if request.method != "POST":
+            return receive
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            message = "POST requests must have Content-Type: application/json."
+            raise _Refused(graphql_error(415, message, "UNSUPPORTED_MEDIA_TYPE"))
+        raw = await self._read_body(request, receive)
+        _check_json_body(raw)
+        # Media types are case-insensitive, Strawberry's check is not: pass it the plain form.
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
+        scope["headers"] = [*headers, (b"content-type", b"application/json")]
+        return _replay(raw, then=receive)
+
+    async def _read_body(self, request: Request, receive: Receive) -> bytes:
+        too_large = _Refused(
+            graphql_error(413, f"The request body exceeds {self._max_body} bytes.", "TOO_LARGE")
+        )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max_body:
+            raise too_large
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _bad("The client went away.")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max_body:
+                raise too_large  # stop reading: a chunked body may say nothing of its size
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+def _replay(raw: bytes, *, then: Receive) -> Receive:
+    """The body already read, once; afterwards the real channel, which reports a disconnect."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await then()
+
+    return receive

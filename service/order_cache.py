@@ -1,0 +1,249 @@
+"""Short-lived order snapshots (Redis when configured, else in process), one load per key at once.
+
+Lookups read through this cache; mutations never do. Whoever changes an order, or one of
+its requests, drops its entry. A load that was in flight when its key was dropped is
+returned to its callers but not stored, so a drop is never undone by an older snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import enum
+import functools
+import hashlib
+import json
+import logging
+import time
+import types
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from service.models import Order
+
+logger = logging.getLogger("ordergate.cache")
+
+CacheEvent = Literal["hit", "miss", "coalesced"]
+DEFAULT_TTL_SECONDS = 10.0
+_FORMAT = 1  # bump when the stored shape changes; other versions read as a miss
+_MAX_LOCAL_ENTRIES = 10_000
+
+# KEYS: version key, value key. ARGV: version seen before loading, value, ttl in ms.
+# Stores only if nobody dropped the key since the load began.
+_STORE_IF_CURRENT = """
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+
+
+def _encode(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    return value
+
+
+@functools.cache
+def _hints(kind: type) -> dict[str, Any]:
+    return get_type_hints(kind)
+
+
+def _decode(kind: Any, value: object) -> Any:
+    origin = get_origin(kind)
+    if origin in (Union, types.UnionType):
+        options = [option for option in get_args(kind) if option is not type(None)]
+        return None if value is None else _decode(options[0], value)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise ValueError("expected a list")
+        return tuple(_decode(get_args(kind)[0], item) for item in value)
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise ValueError(f"expected an object for {kind.__name__}")
+        hints = _hints(kind)
+        return kind(
+            **{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)}
+        )
+    if kind is datetime and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if kind is Decimal and isinstance(value, str):
+        return Decimal(value)
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return kind(value)
+    if kind in (str, int, bool) and type(value) is kind:
+        return value
+    raise ValueError(f"cannot read {type(value).__name__} as {kind}")
+
+
+def order_to_json(order: Order) -> str:
+    """An order as JSON text, every field kept: datetimes, decimals, enums, tuples."""
+    return json.dumps({"v": _FORMAT, "order": _encode(order)}, separators=(",", ":"))
+
+
+def order_from_json(text: str | bytes) -> Order:
+    """The order `order_to_json` wrote; ValueError for anything else."""
+    payload = json.loads(text)
+    if not isinstance(payload, dict) or payload.get("v") != _FORMAT:
+        raise ValueError("not an order snapshot of this format")
+    order: Order = _decode(Order, payload.get("order"))
+    return order
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclasses.dataclass(eq=False)
+class _Flight:
+    """One load in progress; `dropped` is set when its key is dropped meanwhile."""
+
+    task: asyncio.Task[Order | None] | None = None
+    dropped: bool = False
+
+
+class OrderCache:
+    """Order snapshots by canonical order name, with concurrent loads of one name shared."""
+
+    def __init__(
+        self,
+        *,
+        redis: aioredis.Redis | None,
+        ttl: float = DEFAULT_TTL_SECONDS,
+        prefix: str = "ordergate",
+        on_event: Callable[[CacheEvent], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._redis = redis
+        self._ttl = ttl
+        self._prefix = prefix
+        self._on_event = on_event
+        self._clock = clock
+        self._local: dict[str, tuple[float, Order]] = {}
+        self._flights: dict[str, _Flight] = {}
+        self._store_if_current = redis.register_script(_STORE_IF_CURRENT) if redis else None
+
+    async def get_or_load(
+        self, key: str, load: Callable[[], Awaitable[Order | None]]
+    ) -> Order | None:
+        """The cached order for `key`, or the one `load` returns (shared with concurrent callers).
+
+        None (no such order) is returned but not cached, so a new order shows up at once.
+        """
+        flight = self._flights.get(key)
+        if flight is None:
+            cached = await self._read(key)
+            if cached is not None:
+                self._event("hit")
+                return cached
+            flight = self._flights.get(key)  # another caller may have started while we read
+        if flight is not None:
+            self._event("coalesced")
+        else:
+            self._event("miss")
+            flight = self._start(key, load)
+        assert flight.task is not None
+        # Shielded: one caller giving up must not cancel the load the others wait for.
+        return await asyncio.shield(flight.task)
+
+    async def drop(self, key: str) -> None:
+        """Forget `key` everywhere, including a load of it now in flight."""
+        flight = self._flights.get(key)
+        if flight is not None:
+            flight.dropped = True
+        self._local.pop(key, None)
+        if self._redis is None:
+            return
+        version_key, value_key = self._keys(key)
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.incr(version_key)
+                pipe.expire(version_key, max(int(self._ttl * 60), 60))
+                pipe.delete(value_key)
+                await pipe.execute()
+        except RedisError as exc:
+            # The entry still expires within the TTL; failing the caller would not help.
+            logger.warning("order cache drop failed error=%s", type(exc).__name__)
+
+    def _start(self, key: str, load: Callable[[], Awaitable[Order | None]]) -> _Flight:
+        flight = _Flight()
+        flight.task = asyncio.create_task(self._load(key, load, flight))
+        # Retrieve the outcome even when every caller has gone, so no error is left unread.
+        flight.task.add_done_callback(lambda task: task.cancelled() or task.exception())
+        self._flights[key] = flight
+        return flight
+
+    async def _load(
+        self, key: str, load: Callable[[], Awaitable[Order | None]], flight: _Flight
+    ) -> Order | None:
+        try:
+            version = await self._version(key)
+            order = await load()
+            if order is not None and not flight.dropped:
+                await self._write(key, order, version)
+            return order
+        finally:
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+
+    def _keys(self, key: str) -> tuple[str, str]:
+        digest = _digest(key)
+        return f"{self._prefix}:order-version:{digest}", f"{self._prefix}:order:{digest}"
+
+    async def _version(self, key: str) -> str:
+        if self._redis is None:
+            return ""
+        try:
+            raw = await self._redis.get(self._keys(key)[0])
+        except RedisError:
+            return ""
+        if isinstance(raw, bytes):
+            return raw.decode()
+        return raw if isinstance(raw, str) else ""
+
+    async def _read(self, key: str) -> Order | None:
+        if self._redis is None:
+            entry = self._local.get(key)
+            if entry is None or entry[0] <= self._clock():
+                self._local.pop(key, None)
+                return None
+            return entry[1]
+        try:
+            raw = await self._redis.get(self._keys(key)[1])
+            return order_from_json(raw) if raw is not None else None
+        except RedisError as exc:
+            logger.warning("order cache read failed error=%s", type(exc).__name__)
+        except (ValueError, KeyError, TypeError):
+            logger.warning("order cache entry unreadable; treated as a miss")
+        return None
+
+    async def _write(self, key: str, order: Order, version: str) -> None:
+        if self._redis is None:
+            if len(self._local) >= _MAX_LOCAL_ENTRIES:
+                self._local.pop(next(iter(self._local)))
+            self._local[key] = (self._clock() + self._ttl, order)
+            return
+        assert self._store_if_current is not None
+        version_key, value_key = self._keys(key)
+        args: list[str | int] = [version, order_to_json(order), max(int(self._ttl * 1000), 1)]
+        try:
+            await self._store_if_current(keys=[version_key, value_key], args=args)
+        except RedisError as exc:
+            logger.warning("order cache write failed error=%s", type(exc).__name__)
+
+    def _event(self, event: CacheEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)

@@ -1,0 +1,294 @@
+"""Order snapshots: lossless JSON, TTL, drops, and one load for concurrent lookups."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+
+from service.admin.auth import StaticToken
+from service.admin.client import AdminClient
+from service.admin.operations import OperationRegistry
+from service.admin.shop import Shop
+from service.models import (
+    FinancialStatus,
+    FulfillmentOrder,
+    FulfillmentOrderStatus,
+    FulfillmentStatus,
+    LineItem,
+    Money,
+    Order,
+    ReturnStatus,
+    RiskLevel,
+    Shipment,
+    ShipmentStatus,
+)
+from service.order_cache import CacheEvent, OrderCache, order_from_json, order_to_json
+from service.sandbox.demo import DEMO_ORDERS
+from service.sandbox.server import SandboxShop
+
+pytest_plugins = ["tests.redis_fixtures"]
+
+OSLO = timezone(timedelta(hours=2))
+
+
+def full_order(number: str = "#1001") -> Order:
+    return Order(
+        id="gid://shopify/Order/1001",
+        number=number,
+        placed_at=datetime(2026, 5, 1, 9, 30, 15, 123456, tzinfo=OSLO),
+        email="ada@example.com",
+        phone=None,
+        financial_status=FinancialStatus.PARTIALLY_REFUNDED,
+        fulfillment_status=FulfillmentStatus.PARTIALLY_FULFILLED,
+        return_status=ReturnStatus.NO_RETURN,
+        total=Money(Decimal("1249.50"), "NOK"),
+        cancelled_at=None,
+        closed=True,
+        tags=("vip", "non-cancellable"),
+        risk_levels=(RiskLevel.HIGH, RiskLevel.LOW),
+        line_items=(
+            LineItem("Wool Socks", "Grey / 42", 2, ("knit",)),
+            LineItem("Gift Card", None, 1),
+        ),
+        shipments=(
+            Shipment(
+                carrier="Posten",
+                tracking_number="70712345",
+                tracking_url="https://tracking.example/70712345",
+                status=ShipmentStatus.IN_TRANSIT,
+                shipped_at=datetime(2026, 5, 2, 12, 0, tzinfo=UTC),
+                estimated_delivery_at=datetime(2026, 5, 5, tzinfo=UTC),
+            ),
+        ),
+        fulfillment_orders=(FulfillmentOrder("gid://shopify/FulfillmentOrder/1", _ON_HOLD),),
+    )
+
+
+_ON_HOLD = FulfillmentOrderStatus.ON_HOLD
+
+
+def test_order_survives_json_unchanged() -> None:
+    order = full_order()
+    copy = order_from_json(order_to_json(order))
+    assert copy == order
+    assert str(copy.total.amount) == "1249.50"
+    assert copy.placed_at.utcoffset() == timedelta(hours=2)
+    assert isinstance(copy.line_items, tuple)
+    assert copy.risk_levels[0] is RiskLevel.HIGH
+
+
+async def test_every_demo_order_survives_json_unchanged(sandbox: SandboxShop) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = AdminClient(
+            session,
+            endpoint=sandbox.endpoint,
+            auth=StaticToken(SecretStr(sandbox.admin_token)),
+            operations=OperationRegistry.load(),
+        )
+        shop = Shop(client)
+        orders = [await shop.find_order(name=demo.number) for demo in DEMO_ORDERS]
+    assert all(order is not None for order in orders)
+    for order in orders:
+        assert order is not None
+        assert order_from_json(order_to_json(order)) == order
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"v": 0, "order": {}}', '{"v": 1, "order": {"id": 5}}', "[]", '{"v": 1, "order": null}'],
+)
+def test_foreign_json_is_refused(text: str) -> None:
+    with pytest.raises((ValueError, KeyError)):
+        order_from_json(text)
+
+
+class Loads:
+    """A loader that counts its calls and can be held open."""
+
+    def __init__(self, order: Order | None) -> None:
+        self.order = order
+        self.calls = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def __call__(self) -> Order | None:
+        self.calls += 1
+        await self.gate.wait()
+        return self.order
+
+
+CacheFactory = Callable[..., OrderCache]
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def make_cache(
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    redis_prefix: str,
+) -> AsyncIterator[CacheFactory]:
+    """Builds caches on real Redis (a client each, one key space per test) or in process."""
+    clients: list[aioredis.Redis] = []
+
+    def build(ttl: float = 10.0, events: list[CacheEvent] | None = None) -> OrderCache:
+        client = None
+        if request.param == "redis":
+            client = aioredis.Redis.from_url(redis_url)
+            clients.append(client)
+        on_event = events.append if events is not None else None
+        return OrderCache(redis=client, ttl=ttl, prefix=redis_prefix, on_event=on_event)
+
+    yield build
+    for client in clients:
+        await client.aclose()
+
+
+async def test_second_lookup_is_served_from_the_cache(make_cache: CacheFactory) -> None:
+    events: list[CacheEvent] = []
+    cache, loads = make_cache(events=events), Loads(full_order())
+    first = await cache.get_or_load("#1001", loads)
+    second = await cache.get_or_load("#1001", loads)
+    assert first == second == full_order()
+    assert loads.calls == 1
+    assert events == ["miss", "hit"]
+
+
+async def test_unknown_order_is_not_cached(make_cache: CacheFactory) -> None:
+    cache, loads = make_cache(), Loads(None)
+    assert await cache.get_or_load("#9999", loads) is None
+    assert await cache.get_or_load("#9999", loads) is None
+    assert loads.calls == 2
+
+
+async def test_concurrent_lookups_share_one_load(make_cache: CacheFactory) -> None:
+    events: list[CacheEvent] = []
+    cache, loads = make_cache(events=events), Loads(full_order())
+    loads.gate.clear()
+    lookups = [asyncio.create_task(cache.get_or_load("#1001", loads)) for _ in range(10)]
+    await asyncio.sleep(0.05)
+    loads.gate.set()
+    results = await asyncio.gather(*lookups)
+    assert loads.calls == 1
+    assert all(result == full_order() for result in results)
+    assert sorted(events) == ["coalesced"] * 9 + ["miss"]
+
+
+async def test_a_caller_giving_up_does_not_cancel_the_shared_load(
+    make_cache: CacheFactory,
+) -> None:
+    cache, loads = make_cache(), Loads(full_order())
+    loads.gate.clear()
+    impatient = asyncio.create_task(cache.get_or_load("#1001", loads))
+    patient = asyncio.create_task(cache.get_or_load("#1001", loads))
+    await asyncio.sleep(0.02)
+    impatient.cancel()
+    loads.gate.set()
+    assert await patient == full_order()
+    assert loads.calls == 1
+
+
+async def test_a_failed_load_reaches_every_waiter_and_is_not_cached(
+    make_cache: CacheFactory,
+) -> None:
+    cache, gate = make_cache(), asyncio.Event()
+    calls = 0
+
+    async def failing() -> Order | None:
+        nonlocal calls
+        calls += 1
+        await gate.wait()
+        raise ConnectionError("shop down")
+
+    lookups = [asyncio.create_task(cache.get_or_load("#1001", failing)) for _ in range(3)]
+    await asyncio.sleep(0.02)
+    gate.set()
+    results = await asyncio.gather(*lookups, return_exceptions=True)
+    assert all(isinstance(result, ConnectionError) for result in results)
+    assert await cache.get_or_load("#1001", Loads(full_order())) == full_order()
+    assert calls == 1
+
+
+async def test_dropped_order_is_loaded_again(make_cache: CacheFactory) -> None:
+    cache, loads = make_cache(), Loads(full_order())
+    await cache.get_or_load("#1001", loads)
+    await cache.drop("#1001")
+    await cache.get_or_load("#1001", loads)
+    assert loads.calls == 2
+
+
+async def test_a_load_in_flight_during_a_drop_is_not_stored(make_cache: CacheFactory) -> None:
+    cache, loads = make_cache(), Loads(full_order())
+    loads.gate.clear()
+    lookup = asyncio.create_task(cache.get_or_load("#1001", loads))
+    await asyncio.sleep(0.02)
+    await cache.drop("#1001")
+    loads.gate.set()
+    assert await lookup == full_order()
+    await cache.get_or_load("#1001", loads)
+    assert loads.calls == 2
+
+
+async def test_entries_expire_after_the_ttl(make_cache: CacheFactory) -> None:
+    cache, loads = make_cache(ttl=0.1), Loads(full_order())
+    await cache.get_or_load("#1001", loads)
+    await asyncio.sleep(0.2)
+    await cache.get_or_load("#1001", loads)
+    assert loads.calls == 2
+
+
+async def test_other_orders_are_cached_apart(make_cache: CacheFactory) -> None:
+    cache = make_cache()
+    await cache.get_or_load("#1001", Loads(full_order("#1001")))
+    second = await cache.get_or_load("#1002", Loads(full_order("#1002")))
+    assert second is not None
+    assert second.number == "#1002"
+
+
+async def test_redis_cache_is_shared_by_replicas(
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    first_client = aioredis.Redis.from_url(redis_url)
+    second_client = aioredis.Redis.from_url(redis_url)
+    try:
+        first = OrderCache(redis=first_client, prefix=redis_prefix)
+        second = OrderCache(redis=second_client, prefix=redis_prefix)
+        loads = Loads(full_order())
+        await first.get_or_load("#1001", loads)
+        assert await second.get_or_load("#1001", loads) == full_order()
+        await second.drop("#1001")
+        await first.get_or_load("#1001", loads)
+        assert loads.calls == 2
+    finally:
+        await first_client.aclose()
+        await second_client.aclose()
+
+
+async def test_unreadable_redis_entry_is_a_miss(
+    redis_client: aioredis.Redis,
+    redis_prefix: str,
+) -> None:
+    cache, loads = OrderCache(redis=redis_client, prefix=redis_prefix), Loads(full_order())
+    await cache.get_or_load("#1001", loads)
+    keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}:order:*")]
+    await redis_client.set(keys[0], b"\xff not json", px=10_000)
+    assert await cache.get_or_load("#1001", loads) == full_order()
+    assert loads.calls == 2
+
+
+async def test_order_names_are_hashed_in_redis_keys(
+    redis_client: aioredis.Redis,
+    redis_prefix: str,
+) -> None:
+    cache = OrderCache(redis=redis_client, prefix=redis_prefix)
+    await cache.get_or_load("#1001", Loads(full_order()))
+    await cache.drop("#1001")
+    keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
+    assert keys
+    assert not any(b"1001" in key for key in keys)
