@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Self
 
+import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -90,6 +91,15 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 raise ValueError(f"{network!r} is not a CIDR network") from None
+        return value
+
+    @field_validator("limit_per_client", "limit_per_order")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a rate limit such as 30/minute") from None
         return value
 
     @field_validator("shopify_api_version")

@@ -87,6 +87,27 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.admin_throttle_waits = Histogram(
+            "ordergate_admin_throttle_wait_seconds",
+            "Time Admin calls waited for cost points in the shared bucket.",
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.order_cache = Counter(
+            "ordergate_order_cache_total",
+            "Order snapshot cache lookups by event (hit, miss, coalesced).",
+            ["event"],
+            registry=self.registry,
+        )
+
+    def observe_order_cache(self, event: str) -> None:
+        """Record one cache lookup."""
+        self.order_cache.labels(event).inc()
+
+    def observe_throttle_wait(self, seconds: float) -> None:
+        """Record a wait for cost points."""
+        self.admin_throttle_waits.observe(seconds)
+
     def observe_admin_call(self, call: AdminCall) -> None:
         """Record one Admin API call (hooked into the Admin client)."""
         self.admin_calls.labels(call.operation, call.outcome).inc()

@@ -38,11 +38,14 @@ from service.models import (
     RequestStatus,
     UserErrorCode,
 )
+from service.order_cache import OrderCache
 from service.order_number import canonical_order_name
+from service.ratelimit import RateLimited, RateLimits
 from service.request_progress import RequestProgress
 from service.requests_store import StoredRequest
 
 ShopFactory = Callable[[Callable[[AdminCall], None]], Shop]
+RATE_LIMITED = "RATE_LIMITED"
 
 
 class StorageUnavailable(Exception):
@@ -105,6 +108,8 @@ class OrderDesk:
         audit: AuditWriter,
         policy: Policy,
         clock: Callable[[], datetime],
+        limits: RateLimits,
+        cache: OrderCache,
         order_name_prefix: str = "#",
         order_name_suffix: str = "",
     ) -> None:
@@ -115,7 +120,11 @@ class OrderDesk:
         self._clock = clock
         self._prefix = order_name_prefix
         self._suffix = order_name_suffix
-        self.progress = RequestProgress(pool=pool, policy=policy, clock=clock)
+        self._limits = limits
+        self._cache = cache
+        self.progress = RequestProgress(
+            pool=pool, policy=policy, clock=clock, on_order_changed=cache.drop
+        )
 
     @property
     def zone(self) -> Any:
@@ -129,7 +138,7 @@ class OrderDesk:
         log = CallLog()
         outcome, order = "UPSTREAM_UNAVAILABLE", None
         try:
-            order = await self._verified_order(order_number, contact, log)
+            order = await self._verified_order(order_number, contact, log, fresh=False)
             if order is None:
                 outcome = UserErrorCode.ORDER_NOT_FOUND.value
                 return Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
@@ -137,6 +146,9 @@ class OrderDesk:
                 view = await self._view(order)
             outcome = "ok"
             return view
+        except RateLimited:
+            outcome = RATE_LIMITED
+            raise
         finally:
             await self._audit.submit(
                 AuditEvent(
@@ -271,7 +283,12 @@ class OrderDesk:
         self, sub: _Submission, caller: Caller, log: CallLog
     ) -> Order | Refusal:
         try:
-            order = await self._verified_order(sub.order_number, sub.contact, log)
+            order = await self._verified_order(sub.order_number, sub.contact, log, fresh=True)
+        except RateLimited:
+            await self._audit_refusal(
+                sub, caller, None, order_id=None, calls=log.drain(), outcome=RATE_LIMITED
+            )
+            raise
         except UpstreamUnavailable:
             await self._audit_refusal(
                 sub, caller, None, order_id=None, calls=log.drain(), outcome="UPSTREAM_UNAVAILABLE"
@@ -358,13 +375,23 @@ class OrderDesk:
             )
         )
 
-    async def _verified_order(self, order_number: str, contact: str, log: CallLog) -> Order | None:
+    async def _verified_order(
+        self, order_number: str, contact: str, log: CallLog, *, fresh: bool
+    ) -> Order | None:
+        """The order when the contact matches it; lookups may use a cached snapshot,
+        mutations always read fresh. Decided against the per-order limit before Shopify."""
         # An unknown number and a wrong contact must look the same to the caller.
         name = canonical_order_name(order_number, prefix=self._prefix, suffix=self._suffix)
         if name is None or not contact.strip():
             return None
-        order = await self._shop(log).find_order(name=name)
+        await self._limits.check_order(name)
+        shop = self._shop(log)
+        if fresh:
+            order = await shop.find_order(name=name)
+        else:
+            order = await self._cache.get_or_load(name, lambda: shop.find_order(name=name))
         if order is None or not contact_matches(order, contact):
+            await self._limits.record_failed_contact(name)
             return None
         return order
 

@@ -7,7 +7,7 @@ finishes whatever a crash, a timeout or a slow Shopify job left open.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,11 +33,19 @@ class RequestProgress:
     """The state machine of customer requests; every transition is one audited transaction."""
 
     def __init__(
-        self, *, pool: asyncpg.Pool, policy: Policy, clock: Callable[[], datetime]
+        self,
+        *,
+        pool: asyncpg.Pool,
+        policy: Policy,
+        clock: Callable[[], datetime],
+        on_order_changed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
         self._policy = policy
         self._clock = clock
+        # Called with the order's name whenever ordergate changed the order or a request's
+        # state, so no cached snapshot shows an order "un-cancel" on reload.
+        self._on_order_changed = on_order_changed
 
     def initial_status(self, kind: RequestKind, order: Order) -> RequestStatus:
         """What the customer sees the moment the request is accepted."""
@@ -51,6 +59,14 @@ class RequestProgress:
         self, *, shop: Shop, stored: StoredRequest, order: Order, caller: Caller, log: CallLog
     ) -> StoredRequest:
         """Do in Shopify what the request asks; on an outage leave it for the reconciler."""
+        try:
+            return await self._act(shop=shop, stored=stored, order=order, caller=caller, log=log)
+        finally:
+            await self._order_changed(stored)
+
+    async def _act(
+        self, *, shop: Shop, stored: StoredRequest, order: Order, caller: Caller, log: CallLog
+    ) -> StoredRequest:
         try:
             if stored.request.kind is RequestKind.NOT_RECEIVED:
                 await request_actions.file_not_received(shop, order=order, stored=stored)
@@ -151,7 +167,12 @@ class RequestProgress:
             change = {"from": stored.request.status.value, "admin_state": admin_state.value}
             await self._append(conn, stored, caller, log, outcome=status.value,
                                details={**change, **(details or {})})  # fmt: skip
+        await self._order_changed(stored)
         return moved
+
+    async def _order_changed(self, stored: StoredRequest) -> None:
+        if self._on_order_changed is not None:
+            await self._on_order_changed(stored.order_name)
 
     async def _record(
         self, stored: StoredRequest, caller: Caller, log: CallLog, *, outcome: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -10,19 +11,24 @@ from datetime import UTC, datetime
 
 import aiohttp
 import asyncpg
+import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from service.admin.auth import ClientCredentials, StaticToken, TokenProvider, token_url_for
 from service.admin.client import AdminCall, AdminClient
 from service.admin.operations import OperationRegistry
 from service.admin.shop import Shop
+from service.admin.throttle import CostGate, Gate, RedisCostGate
 from service.audit_writer import AuditWriter
+from service.client_address import Network, parse_networks
 from service.config import Settings
 from service.database import create_pool
 from service.merchant_policy import Policy, load_policy
 from service.messages import Messages
 from service.metrics import Metrics
+from service.order_cache import OrderCache
 from service.orders import OrderDesk
+from service.ratelimit import RateLimits, open_rate_limits
 from service.reconciler import Reconciler
 from service.sandbox.server import SandboxShop, start_sandbox
 
@@ -36,6 +42,9 @@ class Runtime:
     settings: Settings
     policy: Policy
     pool: asyncpg.Pool
+    redis: aioredis.Redis | None
+    limits: RateLimits
+    trusted_proxies: tuple[Network, ...]
     audit: AuditWriter
     desk: OrderDesk
     reconciler: Reconciler
@@ -66,12 +75,23 @@ async def open_runtime(
         await audit.start()
         stack.push_async_callback(audit.close)
         metrics.track_audit_queue(lambda: audit.depth)
+        redis = await _open_redis(settings, stack)
         session = await stack.enter_async_context(aiohttp.ClientSession())
         sandbox = None
         if settings.uses_sandbox and not settings.is_production:
             sandbox = await start_sandbox()
             stack.push_async_callback(sandbox.close)
         endpoint = sandbox.endpoint if sandbox else settings.admin_endpoint()
+        # Shops sharing one Redis never share limits, buckets or cached orders.
+        scope = "ordergate:" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+        limits = open_rate_limits(
+            redis=redis,
+            per_client=settings.limit_per_client,
+            per_order=settings.limit_per_order,
+            prefix=scope,
+        )
+        gate: Gate = RedisCostGate(redis, key=f"{scope}:bucket") if redis else CostGate()
+        cache = OrderCache(redis=redis, prefix=scope, on_event=metrics.observe_order_cache)
         auth = _token_provider(settings, session=session, endpoint=endpoint, sandbox=sandbox)
         client = AdminClient(
             session,
@@ -79,6 +99,8 @@ async def open_runtime(
             auth=auth,
             operations=operations,
             on_call=metrics.observe_admin_call,
+            gate=gate,
+            on_throttle_wait=metrics.observe_throttle_wait,
         )
 
         def shop(observer: Callable[[AdminCall], None]) -> Shop:
@@ -90,6 +112,8 @@ async def open_runtime(
             audit=audit,
             policy=policy,
             clock=clock,
+            limits=limits,
+            cache=cache,
             order_name_prefix=settings.shopify_order_name_prefix,
             order_name_suffix=settings.shopify_order_name_suffix,
         )
@@ -100,6 +124,9 @@ async def open_runtime(
             settings=settings,
             policy=policy,
             pool=pool,
+            redis=redis,
+            limits=limits,
+            trusted_proxies=parse_networks(settings.trusted_proxies),
             audit=audit,
             desk=desk,
             reconciler=reconciler,
@@ -107,6 +134,14 @@ async def open_runtime(
             metrics=metrics,
             sandbox=sandbox,
         )
+
+
+async def _open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redis | None:
+    if settings.redis_url is None:
+        return None
+    redis = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+    stack.push_async_callback(redis.aclose)
+    return redis
 
 
 def _token_provider(

@@ -15,6 +15,8 @@ from service.database import create_pool, migrate
 from service.embedded import start_embedded_postgres
 from service.sandbox.server import SandboxShop, start_sandbox
 
+pytest_plugins = ["tests.redis_fixtures"]
+
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_ADMIN_SCHEMA = SHARED / "shopify" / "admin-2026-10.introspection.json"
 

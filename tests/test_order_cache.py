@@ -33,8 +33,6 @@ from service.order_cache import CacheEvent, OrderCache, order_from_json, order_t
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.server import SandboxShop
 
-pytest_plugins = ["tests.redis_fixtures"]
-
 OSLO = timezone(timedelta(hours=2))
 
 

@@ -19,8 +19,6 @@ from service.ratelimit import (
     open_rate_limits,
 )
 
-pytest_plugins = ["tests.redis_fixtures"]
-
 LimitsFactory = Callable[..., RateLimits]
 
 

@@ -16,6 +16,7 @@ from service.admin.auth import TokenProvider
 from service.admin.cost import QueryCost, ThrottleStatus, parse_cost, seconds_until_available
 from service.admin.errors import ErrorKind, UpstreamUnavailable
 from service.admin.operations import OperationRegistry
+from service.admin.throttle import Gate
 
 logger = logging.getLogger("ordergate.admin")
 
@@ -24,6 +25,9 @@ DEFAULT_TIMEOUT = aiohttp.ClientTimeout(total=10, connect=3)
 # Retrying a throttled call costs Shopify nothing, but a loop that never waits must still end.
 _MAX_THROTTLE_RETRIES = 5
 _MIN_THROTTLE_WAIT = 0.05
+# Before an operation has reported its cost once, the gate assumes this many points.
+_UNKNOWN_COST = 50
+_NOTICEABLE_WAIT = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,9 @@ class AdminClient:
         timeout: aiohttp.ClientTimeout = DEFAULT_TIMEOUT,
         on_call: Callable[[AdminCall], None] | None = None,
         throttle_wait_limit: float = 5.0,
+        gate: Gate | None = None,
+        on_throttle_wait: Callable[[float], None] | None = None,
+        expected_costs: dict[str, int] | None = None,
     ) -> None:
         self._session = session
         self._endpoint = endpoint
@@ -112,6 +119,11 @@ class AdminClient:
         self._timeout = timeout
         self._on_call = on_call
         self._throttle_wait_limit = throttle_wait_limit
+        self._gate = gate
+        self._on_throttle_wait = on_throttle_wait
+        # The requested cost each operation last reported, shared by every copy of the
+        # client: the gate needs it before the first answer tells.
+        self._expected_costs = expected_costs if expected_costs is not None else {}
 
     def __repr__(self) -> str:
         return f"AdminClient(endpoint={self._endpoint!r})"
@@ -133,6 +145,9 @@ class AdminClient:
             timeout=self._timeout,
             on_call=both,
             throttle_wait_limit=self._throttle_wait_limit,
+            gate=self._gate,
+            on_throttle_wait=self._on_throttle_wait,
+            expected_costs=self._expected_costs,
         )
 
     async def execute(self, name: str, variables: Mapping[str, object]) -> AdminResponse:
@@ -143,10 +158,13 @@ class AdminClient:
         renewed = False
         waited = 0.0
         throttle_retries = 0
+        deadline = time.monotonic() + self._throttle_wait_limit
         while True:
+            await self._admit(name, is_mutation=operation.is_mutation, deadline=deadline)
             exchange = await self._exchange(body, token)
             kind = _classify(exchange)
             cost = _cost(exchange)
+            await self._learn(name, cost)
             call = self._report(name, exchange, cost, kind)
             if kind is None:
                 return AdminResponse(data=exchange.payload["data"], call=call)
@@ -155,6 +173,9 @@ class AdminClient:
                 token = await self._auth.renew(rejected=token)
                 continue
             if kind is ErrorKind.THROTTLED and throttle_retries < _MAX_THROTTLE_RETRIES:
+                if self._gate is not None:
+                    throttle_retries += 1
+                    continue  # the gate, told the bucket is empty, waits as long as it needs
                 wait = self._throttle_wait(cost, waited=waited)
                 if wait is not None:
                     throttle_retries += 1
@@ -162,6 +183,28 @@ class AdminClient:
                     await asyncio.sleep(wait)
                     continue
             raise self._failure(name, kind, exchange)
+
+    async def _admit(self, name: str, *, is_mutation: bool, deadline: float) -> None:
+        if self._gate is None:
+            return
+        started = time.monotonic()
+        await self._gate.acquire(
+            cost=self._expected_costs.get(name, _UNKNOWN_COST),
+            is_mutation=is_mutation,
+            max_wait=max(0.0, deadline - started),
+            operation=name,
+        )
+        waited = time.monotonic() - started
+        if waited > _NOTICEABLE_WAIT and self._on_throttle_wait is not None:
+            self._on_throttle_wait(waited)
+
+    async def _learn(self, name: str, cost: QueryCost | None) -> None:
+        if cost is None:
+            return
+        if cost.requested is not None:
+            self._expected_costs[name] = cost.requested
+        if cost.throttle is not None and self._gate is not None:
+            await self._gate.update(cost.throttle)
 
     def _throttle_wait(self, cost: QueryCost | None, *, waited: float) -> float | None:
         """Seconds to wait before retrying a throttled call, or None when that exceeds the limit."""

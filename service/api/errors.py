@@ -13,6 +13,7 @@ from service.context import Context
 from service.messages import InputProblem
 from service.models import Refusal, UserErrorCode
 from service.orders import StorageUnavailable
+from service.ratelimit import LimitsUnavailable, RateLimited
 
 logger = logging.getLogger("ordergate.api")
 
@@ -30,7 +31,10 @@ async def outcome(
     label = "ok"
     try:
         result = await pending
-    except (UpstreamUnavailable, StorageUnavailable) as exc:
+    except RateLimited:
+        label = "RATE_LIMITED"
+        raise  # the endpoint answers HTTP 429 (CONTRACT §1), not a userError
+    except (UpstreamUnavailable, StorageUnavailable, LimitsUnavailable) as exc:
         logger.warning(
             "dependency unavailable",
             extra={"request_id": context.caller.request_id, "kind": _kind(exc)},
@@ -58,10 +62,10 @@ async def outcome(
         )
 
 
-def _kind(exc: UpstreamUnavailable | StorageUnavailable) -> str:
+def _kind(exc: UpstreamUnavailable | StorageUnavailable | LimitsUnavailable) -> str:
     if isinstance(exc, UpstreamUnavailable):
         return f"shopify:{exc.kind}"
-    return "postgres"
+    return "redis" if isinstance(exc, LimitsUnavailable) else "postgres"
 
 
 def user_error(refusal: Refusal, *, context: Context) -> UserError:

@@ -9,19 +9,24 @@ from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from service.api.hardening import schema_extensions
 from service.api.mutations import Mutation
 from service.api.queries import Query
+from service.ratelimit import RateLimited
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
     # Validation and syntax errors carry no original error and stay readable for developers;
-    # anything raised while resolving is a bug or an outage and is masked.
-    return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
+    # a rate limit becomes HTTP 429 at the endpoint; anything else raised while resolving is
+    # a bug or an outage and is masked.
+    original = error.original_error
+    return original is not None and not isinstance(original, GraphQLError | RateLimited)
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:
     """The schema served on `/graphql`; production hides introspection and field suggestions."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        *schema_extensions(),
         lambda: MaskErrors(should_mask_error=_is_unexpected),
     ]
     if production:

@@ -20,8 +20,6 @@ from service.admin.throttle import (
     take,
 )
 
-pytest_plugins = ["tests.redis_fixtures"]
-
 
 def bucket(
     available: float, *, maximum: float = 1000, rate: float = 50, at: float = 0

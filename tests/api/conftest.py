@@ -16,6 +16,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from service.app import create_app
+from service.cli import server_config
 from service.config import Settings
 from service.sandbox.server import SandboxShop
 from tests.conftest import DatabaseFactory
@@ -37,7 +38,7 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_config=None, access_log=False))
+    server = uvicorn.Server(server_config(app))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if task.done():
