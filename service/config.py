@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), validation_alias="ORDERGATE_CORS_ORIGINS"
     )
+    order_cache_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
+        default=10.0, validation_alias="ORDERGATE_ORDER_CACHE_SECONDS"
+    )
     log_level: str = Field(default="INFO", validation_alias="ORDERGATE_LOG_LEVEL")
     data_dir: Path = Field(default=Path(".ordergate"), validation_alias="ORDERGATE_DATA_DIR")
 

@@ -91,7 +91,12 @@ async def open_runtime(
             prefix=scope,
         )
         gate: Gate = RedisCostGate(redis, key=f"{scope}:bucket") if redis else CostGate()
-        cache = OrderCache(redis=redis, prefix=scope, on_event=metrics.observe_order_cache)
+        cache = OrderCache(
+            redis=redis,
+            ttl=settings.order_cache_seconds,
+            prefix=scope,
+            on_event=metrics.observe_order_cache,
+        )
         auth = _token_provider(settings, session=session, endpoint=endpoint, sandbox=sandbox)
         client = AdminClient(
             session,
