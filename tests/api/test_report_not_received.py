@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Any
 
+import asyncpg
 import pytest
 
 from service.sandbox.server import SandboxShop
@@ -107,3 +108,25 @@ async def test_comment_over_1000_characters_is_invalid(
     payload = await report(graphql, "#1009", "ingrid.svensson@example.com", comment="y" * 1001)
     assert payload["userErrors"][0]["field"] == ["input", "comment"]
     assert sandbox.mutations() == []
+
+
+async def test_each_report_leaves_an_audit_trail(
+    graphql: GraphQLCall, fresh_database_url: str
+) -> None:
+    payload = await report(graphql, "#1009", "ingrid.svensson@example.com")
+    request_id = payload["request"]["id"]
+    conn = await asyncpg.connect(fresh_database_url)
+    try:
+        rows = await conn.fetch(
+            "select operation, outcome, admin_calls from audit_events"
+            " where customer_request_id = $1 order by seq",
+            request_id,
+        )
+    finally:
+        await conn.close()
+    assert [(row["operation"], row["outcome"]) for row in rows] == [
+        ("reportNotReceived", "OPEN"),
+        ("request.status_changed", "OPEN"),
+    ]
+    calls = [call["operation"] for call in json.loads(rows[1]["admin_calls"])]
+    assert calls == ["TagsAdd", "MetafieldsSet"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -95,6 +97,7 @@ async def test_high_risk_order_goes_to_review_and_is_held(
         ("#1007", "greta.berg@example.com", "PARTIALLY_FULFILLED"),
         ("#1010", "jonas.devries@example.com", "ALREADY_FULFILLED"),
         ("#1011", "karin.muller@example.com", "ALREADY_CANCELLED"),
+        ("#1014", "maja.lindqvist@example.com", "ORDER_CLOSED"),
     ],
 )
 async def test_refusal_reasons_send_nothing_to_shopify(
@@ -159,3 +162,20 @@ async def test_twenty_concurrent_requests_on_two_instances_cancel_once(
     ids = {answer.body["data"]["requestCancellation"]["request"]["id"] for answer in answers}
     assert len(ids) == 1
     assert len(sandbox.mutations("OrderCancel")) == 1
+
+
+async def test_order_past_the_fulfilment_cutoff_is_refused(
+    make_database: DatabaseFactory, sandbox: SandboxShop, tmp_path: Path
+) -> None:
+    # #1001 was placed five minutes ago; a cut-off two minutes ago is the first one after it.
+    cutoff = (datetime.now(UTC) - timedelta(minutes=2)).strftime("%H:%M")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"cancellation:\n  fulfillment_cutoff: '{cutoff}'\n  timezone: UTC\n")
+    settings = sandbox_settings(await make_database(), sandbox, ORDERGATE_POLICY_FILE=str(policy))
+    async with serving(create_app(settings)) as url, aiohttp.ClientSession() as http:
+        answer = await post_graphql(
+            http, url, REQUEST_CANCELLATION, cancellation("#1001", "ada.lovelace@example.com")
+        )
+    (error,) = answer.body["data"]["requestCancellation"]["userErrors"]
+    assert (error["code"], error["reason"]) == ("NOT_ELIGIBLE", "PAST_FULFILLMENT_CUTOFF")
+    assert sandbox.mutations() == []
