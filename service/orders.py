@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -35,7 +35,6 @@ from service.models import (
     OrderView,
     Refusal,
     RequestKind,
-    RequestStatus,
     UserErrorCode,
 )
 from service.order_cache import OrderCache
@@ -127,7 +126,7 @@ class OrderDesk:
         )
 
     @property
-    def zone(self) -> Any:
+    def zone(self) -> ZoneInfo:
         """The shop's time zone, for dates in customer messages."""
         return self._policy.cancellation.zone
 
@@ -208,7 +207,7 @@ class OrderDesk:
         if refusal is not None:
             await self._audit_refusal(sub, caller, refusal, order_id=None, calls=())
             return refusal
-        sub = _with_comment(sub, comment if isinstance(comment, str) else None)
+        sub = replace(sub, comment=comment if isinstance(comment, str) else None)
         digest = idempotency.fingerprint(_fingerprint_values(sub))
         async with storage():
             replayed = await self._replay(sub, digest)
@@ -428,12 +427,6 @@ def _request_details(order: Order) -> dict[str, object]:
     }
 
 
-def _with_comment(sub: _Submission, comment: str | None) -> _Submission:
-    values = asdict(sub)
-    values["comment"] = comment
-    return _Submission(**values)
-
-
 def _fingerprint_values(sub: _Submission) -> dict[str, object]:
     return {
         "order_number": sub.order_number.strip(),
@@ -441,6 +434,3 @@ def _fingerprint_values(sub: _Submission) -> dict[str, object]:
         "comment": sub.comment,
         "reason": sub.customer_reason,
     }
-
-
-__all__ = ["Caller", "OrderDesk", "RequestStatus", "StorageUnavailable"]

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from service import requests_store
+from service import idempotency, requests_store
 from service.admin.errors import UpstreamUnavailable
 from service.orders import Caller, CallLog, ShopFactory
 from service.request_progress import RequestProgress
@@ -71,6 +71,8 @@ class Reconciler:
         while True:
             try:
                 await self.run_once()
+                # Keys outlive their retention only until the next pass of any replica.
+                await idempotency.forget_expired(conn=self._pool)
             except (asyncpg.PostgresError, OSError) as exc:
                 logger.warning("reconciler pass failed", extra={"kind": type(exc).__name__})
             await asyncio.sleep(self._interval)

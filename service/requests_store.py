@@ -75,7 +75,6 @@ where id in (
 )
 returning {_COLUMNS}
 """
-_TOUCH = "update customer_requests set updated_at = $2 where id = $1::uuid"
 
 
 def _stored(row: asyncpg.Record) -> StoredRequest:
@@ -177,8 +176,3 @@ async def claim_due(
     """Lease the requests the reconciler should look at; other replicas skip them meanwhile."""
     rows = await conn.fetch(_CLAIM_DUE, settled_before, review_checked_before, limit, now)
     return [_stored(row) for row in rows]
-
-
-async def touch(*, conn: Executor, request_id: str, now: datetime) -> None:
-    """Record that the reconciler looked at a request, so it waits before looking again."""
-    await conn.execute(_TOUCH, request_id, now)
