@@ -21,7 +21,7 @@ from service.config import ConfigurationError, Settings
 from service.database import Connection
 from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
-from service.merchant_policy import PolicyError, load_policy
+from service.merchant_policy import Policy, PolicyError, load_policy
 from service.sandbox.demo import DEMO_ORDERS
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -60,20 +60,20 @@ def server_config(app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> 
     )
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, *, policy: Policy | None = None) -> None:
     configure_logging(settings.log_level)
     # uvicorn drains in-flight requests and runs the lifespan shutdown (audit queue flushed,
     # pools closed) on SIGTERM, then re-raises the signal into the handler it found: this one,
     # so a drained process exits 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    app = create_app(settings)
+    app = create_app(settings, policy=policy)
     uvicorn.Server(server_config(app, host=settings.listen_host, port=settings.port)).run()
 
 
 def cmd_dev(_: argparse.Namespace) -> int:
     """Everything on embedded defaults: a laptop with nothing installed answers at once."""
     settings = _settings()
-    load_policy(settings.policy_file)
+    policy = load_policy(settings.policy_file)  # before starting anything
     if settings.database_url is None:
         server = start_embedded_postgres(settings.data_dir.resolve() / "postgres")
         dsn = asyncio.run(database.ensure_database(server, "ordergate"))
@@ -81,7 +81,7 @@ def cmd_dev(_: argparse.Namespace) -> int:
     asyncio.run(database.migrate(_require_database(settings)))
     if settings.uses_sandbox:
         _print_demo_orders(settings)
-    _serve(settings)
+    _serve(settings, policy=policy)
     return 0
 
 
@@ -94,10 +94,7 @@ def _print_demo_orders(settings: Settings) -> None:
 
 def cmd_serve(_: argparse.Namespace) -> int:
     """The production server; refuses the sandbox and a missing database in production."""
-    settings = _settings()
-    settings.check_production()
-    load_policy(settings.policy_file)
-    _serve(settings)
+    _serve(_settings())
     return 0
 
 
@@ -108,18 +105,20 @@ def cmd_migrate(_: argparse.Namespace) -> int:
     return 0
 
 
-async def _verify(dsn: str) -> audit.VerifyResult:
+async def _with_connection(dsn: str, work: Callable[[Connection], Awaitable[T]]) -> T:
     pool = await database.create_pool(dsn, min_size=1, max_size=1)
     try:
         async with pool.acquire() as conn:
-            return await audit.verify(conn=conn)
+            return await work(conn)
     finally:
         await pool.close()
 
 
 def cmd_audit_verify(_: argparse.Namespace) -> int:
     """Exit 0 when the hash chain is intact; otherwise name the first broken row."""
-    result = asyncio.run(_verify(_require_database(_settings())))
+    result = asyncio.run(
+        _with_connection(_require_database(_settings()), lambda conn: audit.verify(conn=conn))
+    )
     if result.intact:
         print(f"audit log intact: {result.checked} event(s) checked")  # noqa: T201
         return 0
@@ -129,34 +128,19 @@ def cmd_audit_verify(_: argparse.Namespace) -> int:
     return 1
 
 
-async def _export(dsn: str, args: argparse.Namespace) -> int:
-    pool = await database.create_pool(dsn, min_size=1, max_size=1)
-    count = 0
-    try:
-        async with pool.acquire() as conn, conn.transaction():
-            async for event in audit.export(
-                conn=conn, order_id=args.order, since=args.since, until=args.until
-            ):
-                sys.stdout.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
-                count += 1
-    finally:
-        await pool.close()
-    return count
+async def _export(conn: Connection, args: argparse.Namespace) -> None:
+    # A server-side cursor needs a transaction.
+    async with conn.transaction():
+        async for event in audit.export(
+            conn=conn, order_id=args.order, since=args.since, until=args.until
+        ):
+            sys.stdout.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
 
 
 def cmd_audit_export(args: argparse.Namespace) -> int:
     """Audit events as JSON lines, filtered by order and time."""
-    asyncio.run(_export(_require_database(_settings()), args))
+    asyncio.run(_with_connection(_require_database(_settings()), lambda conn: _export(conn, args)))
     return 0
-
-
-async def _with_connection(dsn: str, work: Callable[[Connection], Awaitable[T]]) -> T:
-    pool = await database.create_pool(dsn, min_size=1, max_size=1)
-    try:
-        async with pool.acquire() as conn:
-            return await work(conn)
-    finally:
-        await pool.close()
 
 
 def cmd_report_cancellations(args: argparse.Namespace) -> int:
