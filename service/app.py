@@ -31,6 +31,7 @@ from service.client_address import client_address
 from service.config import Settings
 from service.context import Context
 from service.database import check_ready
+from service.merchant_policy import Policy, load_policy
 from service.messages import negotiate
 from service.metrics import CONTENT_TYPE, Metrics
 from service.orders import Caller
@@ -60,12 +61,12 @@ def _client_address(request: Request) -> str | None:
     return client_address(peer, forwarded, _runtime(request).trusted_proxies)
 
 
-def _too_many(request: Request, *, limit: str, retry_after: int) -> dict[str, Any]:
+def _rate_limited_message(request: Request, *, limit: str, retry_after: int) -> str:
+    """Counts the rejection and says it in the customer's language."""
     runtime = _runtime(request)
     runtime.metrics.rate_limited.labels(limit).inc()
     locale = negotiate(request.headers.get("accept-language"))
-    message = runtime.messages.rate_limited(locale, retry_after_seconds=retry_after)
-    return rate_limited_body(retry_after=retry_after, message=message)
+    return runtime.messages.rate_limited(locale, retry_after_seconds=retry_after)
 
 
 async def admit(request: Request) -> Response | None:
@@ -78,10 +79,8 @@ async def admit(request: Request) -> Response | None:
         return graphql_error(503, "Service temporarily unavailable.", "UPSTREAM_UNAVAILABLE")
     if verdict.allowed:
         return None
-    body = _too_many(request, limit=CLIENT_LIMIT, retry_after=verdict.retry_after)
-    return rate_limited_response(
-        retry_after=verdict.retry_after, message=body["errors"][0]["message"]
-    )
+    message = _rate_limited_message(request, limit=CLIENT_LIMIT, retry_after=verdict.retry_after)
+    return rate_limited_response(retry_after=verdict.retry_after, message=message)
 
 
 class GraphQLEndpoint(GraphQL[Context, None]):
@@ -119,7 +118,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         response: Response = request.state.sub_response
         response.status_code = 429
         response.headers["Retry-After"] = str(limited.retry_after)
-        return _too_many(request, limit=limited.limit, retry_after=limited.retry_after)  # type: ignore[return-value]
+        message = _rate_limited_message(
+            request, limit=limited.limit, retry_after=limited.retry_after
+        )
+        return rate_limited_body(retry_after=limited.retry_after, message=message)  # type: ignore[return-value]
 
 
 async def healthz(_: Request) -> Response:
@@ -144,14 +146,25 @@ async def metrics_endpoint(request: Request) -> Response:
     return Response(_runtime(request).metrics.render(), media_type=CONTENT_TYPE)
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> Starlette:
-    """The ASGI application; resources open when it starts and close when it stops."""
+def create_app(
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Starlette:
+    """The ASGI application; resources open when it starts and close when it stops.
+
+    Settings and the policy file are checked here, before anything starts, so a bad
+    configuration stops the process with a message instead of failing in the lifespan.
+    """
     settings.check_production()
+    if policy is None:
+        policy = load_policy(settings.policy_file)
     metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(settings, metrics=metrics, clock=clock) as runtime:
+        async with open_runtime(settings, policy=policy, metrics=metrics, clock=clock) as runtime:
             app.state.runtime = runtime
             yield
 
