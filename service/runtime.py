@@ -23,7 +23,7 @@ from service.audit_writer import AuditWriter
 from service.client_address import Network, parse_networks
 from service.config import Settings
 from service.database import create_pool
-from service.merchant_policy import Policy, load_policy
+from service.merchant_policy import Policy
 from service.messages import Messages
 from service.metrics import Metrics
 from service.order_cache import OrderCache
@@ -60,12 +60,15 @@ def utc_now() -> datetime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, metrics: Metrics, clock: Callable[[], datetime] = utc_now
+    settings: Settings,
+    *,
+    policy: Policy,
+    metrics: Metrics,
+    clock: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[Runtime]:
     """Open pool, audit writer, HTTP session and (in dev) the sandbox; close them in reverse."""
     if settings.database_url is None:
         raise RuntimeError("a database URL is required; `ordergate dev` starts an embedded one")
-    policy = load_policy(settings.policy_file)
     messages = Messages.load()
     operations = OperationRegistry.load()
     async with AsyncExitStack() as stack:
@@ -77,10 +80,7 @@ async def open_runtime(
         metrics.track_audit_queue(lambda: audit.depth)
         redis = await _open_redis(settings, stack)
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        sandbox = None
-        if settings.uses_sandbox and not settings.is_production:
-            sandbox = await start_sandbox()
-            stack.push_async_callback(sandbox.close)
+        sandbox = await _open_sandbox(settings, stack)
         endpoint = sandbox.endpoint if sandbox else settings.admin_endpoint()
         # Shops sharing one Redis never share limits, buckets or cached orders.
         scope = "ordergate:" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
@@ -97,11 +97,10 @@ async def open_runtime(
             prefix=scope,
             on_event=metrics.observe_order_cache,
         )
-        auth = _token_provider(settings, session=session, endpoint=endpoint, sandbox=sandbox)
         client = AdminClient(
             session,
             endpoint=endpoint,
-            auth=auth,
+            auth=_token_provider(settings, session=session, endpoint=endpoint, sandbox=sandbox),
             operations=operations,
             on_call=metrics.observe_admin_call,
             gate=gate,
@@ -139,6 +138,14 @@ async def open_runtime(
             metrics=metrics,
             sandbox=sandbox,
         )
+
+
+async def _open_sandbox(settings: Settings, stack: AsyncExitStack) -> SandboxShop | None:
+    if not settings.uses_sandbox or settings.is_production:
+        return None
+    sandbox = await start_sandbox()
+    stack.push_async_callback(sandbox.close)
+    return sandbox
 
 
 async def _open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redis | None:
