@@ -52,7 +52,9 @@ async def url(make_database: DatabaseFactory, shop: SandboxShop) -> AsyncIterato
 
 @pytest.fixture(scope="module")
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    # A fresh connection per request: what is tested is the answer to each request, not a
+    # pooled keep-alive connection that uvicorn may close between two examples.
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
         yield session
 
 
