@@ -20,9 +20,9 @@ import aiohttp
 import asyncpg
 
 from service.app import create_app
-from service.database import migrate, with_database
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.server import SandboxShop, start_sandbox
+from service.storage.database import migrate, with_database
 from tests.api.conftest import post_graphql, sandbox_settings, serving
 
 CALLS = 1000

@@ -15,14 +15,14 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 from starlette.applications import Starlette
 
-from service import audit, database, reports
 from service.app import create_app
 from service.config import ConfigurationError, Settings
-from service.database import Connection
 from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
-from service.merchant_policy import Policy, PolicyError, load_policy
+from service.policy import Policy, PolicyError, load_policy
 from service.sandbox.demo import DEMO_ORDERS
+from service.storage import audit, database, reports
+from service.storage.database import Connection
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
 REPORT_DEFAULT_PERIOD = timedelta(days=30)

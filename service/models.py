@@ -9,6 +9,11 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 
+def isoformat(value: datetime | None) -> str | None:
+    """An optional timestamp as ISO 8601 text, the form ordergate stores in JSON documents."""
+    return value.isoformat() if value else None
+
+
 class LenientEnum(enum.StrEnum):
     """A Shopify enum mirror: values Shopify adds in later API versions map to `UNKNOWN`."""
 
@@ -307,3 +312,51 @@ class NotReceivedInput:
     contact: str
     comment: str | None = None
     idempotency_key: str | None = None
+
+
+# The audit vocabulary: what the log says happened. Stored as these values, filtered on by
+# the reports, so a writer and a reader can never disagree on a spelling.
+
+
+class AuditOperation(enum.StrEnum):
+    """What an audit event records: a storefront operation or a request's state change."""
+
+    ORDER_STATUS = "orderStatus"
+    REQUEST_CANCELLATION = "requestCancellation"
+    REPORT_NOT_RECEIVED = "reportNotReceived"
+    STATUS_CHANGED = "request.status_changed"
+
+
+class AuditDecision(enum.StrEnum):
+    """What ordergate decided: accepted or refused a submission, or which kind of request moved."""
+
+    ACCEPTED = "accepted"
+    REFUSED = "refused"
+    CANCELLATION = RequestKind.CANCELLATION.value
+    NOT_RECEIVED = RequestKind.NOT_RECEIVED.value
+
+
+class AuditOutcome(enum.StrEnum):
+    """How an operation ended. Refusals are stored under their `UserErrorCode`, state changes
+    under the new `RequestStatus`; both spellings are members here."""
+
+    OK = "ok"
+    EXISTING_REQUEST = "existing_request"  # a repeat answered with the request already there
+    RATE_LIMITED = "RATE_LIMITED"
+    ADMIN_FAILED = "admin_failed"  # acting in Shopify failed; the reconciler retries
+    INVALID_INPUT = UserErrorCode.INVALID_INPUT.value
+    ORDER_NOT_FOUND = UserErrorCode.ORDER_NOT_FOUND.value
+    NOT_ELIGIBLE = UserErrorCode.NOT_ELIGIBLE.value
+    IDEMPOTENCY_KEY_REUSED = UserErrorCode.IDEMPOTENCY_KEY_REUSED.value
+    UPSTREAM_UNAVAILABLE = UserErrorCode.UPSTREAM_UNAVAILABLE.value
+    CANCELLED = RequestStatus.CANCELLED.value
+    PROCESSING = RequestStatus.PROCESSING.value
+    PENDING_REVIEW = RequestStatus.PENDING_REVIEW.value
+    DECLINED = RequestStatus.DECLINED.value
+    OPEN = RequestStatus.OPEN.value
+    RESOLVED = RequestStatus.RESOLVED.value
+
+    @classmethod
+    def of(cls, value: UserErrorCode | RequestStatus) -> AuditOutcome:
+        """The outcome a refusal code or a new request status is stored as."""
+        return cls(value.value)

@@ -105,12 +105,6 @@ class RateLimits:
         except RedisError as exc:
             raise LimitsUnavailable(type(exc).__name__) from None
 
-    async def check_client(self, address: str) -> None:
-        """`hit_client`, raising `RateLimited` when refused."""
-        verdict = await self.hit_client(address)
-        if not verdict.allowed:
-            raise RateLimited(CLIENT_LIMIT, verdict.retry_after)
-
     async def check_order(self, order_name: str) -> None:
         """`order_locked`, raising `RateLimited` when the order is locked."""
         verdict = await self.order_locked(order_name)

@@ -3,59 +3,74 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import asyncpg
 import redis.asyncio as aioredis
 from pydantic import SecretStr
+from starlette.requests import Request
 
 from service.admin.auth import ClientCredentials, StaticToken, TokenProvider, token_url_for
-from service.admin.client import AdminCall, AdminClient
+from service.admin.client import AdminClient
 from service.admin.operations import OperationRegistry
-from service.admin.shop import Shop
 from service.admin.throttle import CostGate, Gate, RedisCostGate
-from service.audit_writer import AuditWriter
 from service.client_address import Network, parse_networks
 from service.config import Settings
-from service.database import create_pool
-from service.merchant_policy import Policy
 from service.messages import Messages
 from service.metrics import Metrics
 from service.order_cache import OrderCache
-from service.orders import OrderDesk
+from service.orders.access import OrderAccess, OrderNameFormat
+from service.orders.lifecycle import Lifecycle
+from service.orders.lookup import OrderLookup
+from service.orders.reconciler import Reconciler
+from service.orders.submission import Submissions
+from service.policy import Policy
 from service.ratelimit import RateLimits, open_rate_limits
-from service.reconciler import Reconciler
 from service.sandbox.server import SandboxShop, start_sandbox
-
-logger = logging.getLogger("ordergate")
+from service.storage.audit_writer import AuditWriter
+from service.storage.database import create_pool
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """Everything a request needs, built once per process by the app's lifespan."""
+    """What requests use, built once per process by the app's lifespan."""
 
-    settings: Settings
-    policy: Policy
-    pool: asyncpg.Pool
-    redis: aioredis.Redis | None
+    lookup: OrderLookup
+    submissions: Submissions
     limits: RateLimits
     trusted_proxies: tuple[Network, ...]
-    audit: AuditWriter
-    desk: OrderDesk
-    reconciler: Reconciler
     messages: Messages
     metrics: Metrics
-    sandbox: SandboxShop | None
+    zone: ZoneInfo
+    pool: asyncpg.Pool  # for readiness
+    redis: aioredis.Redis | None  # for readiness
+
+    @staticmethod
+    def of(request: Request) -> Runtime:
+        """The runtime of the app serving `request`."""
+        runtime: Runtime = request.app.state.runtime
+        return runtime
 
 
 def utc_now() -> datetime:
     """The wall clock, timezone-aware."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What the use cases share: Postgres, the audit writer, Redis and the Admin client."""
+
+    pool: asyncpg.Pool
+    audit: AuditWriter
+    redis: aioredis.Redis | None
+    admin: AdminClient
+    scope: str  # the key prefix that keeps shops sharing one Redis apart
 
 
 @asynccontextmanager
@@ -67,77 +82,87 @@ async def open_runtime(
     clock: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[Runtime]:
     """Open pool, audit writer, HTTP session and (in dev) the sandbox; close them in reverse."""
-    if settings.database_url is None:
-        raise RuntimeError("a database URL is required; `ordergate dev` starts an embedded one")
-    messages = Messages.load()
-    operations = OperationRegistry.load()
     async with AsyncExitStack() as stack:
-        pool = await create_pool(settings.database_url.get_secret_value())
-        stack.push_async_callback(pool.close)
-        audit = AuditWriter(pool, on_flush=metrics.observe_audit_flush)
-        await audit.start()
-        stack.push_async_callback(audit.close)
-        metrics.track_audit_queue(lambda: audit.depth)
-        redis = await _open_redis(settings, stack)
-        session = await stack.enter_async_context(aiohttp.ClientSession())
-        sandbox = await _open_sandbox(settings, stack)
-        endpoint = sandbox.endpoint if sandbox else settings.admin_endpoint()
-        # Shops sharing one Redis never share limits, buckets or cached orders.
-        scope = "ordergate:" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+        shared = await _open_shared(settings, stack, metrics=metrics)
         limits = open_rate_limits(
-            redis=redis,
+            redis=shared.redis,
             per_client=settings.limit_per_client,
             per_order=settings.limit_per_order,
-            prefix=scope,
+            prefix=shared.scope,
         )
-        gate: Gate = RedisCostGate(redis, key=f"{scope}:bucket") if redis else CostGate()
         cache = OrderCache(
-            redis=redis,
+            redis=shared.redis,
             ttl=settings.order_cache_seconds,
-            prefix=scope,
+            prefix=shared.scope,
             on_event=metrics.observe_order_cache,
         )
-        client = AdminClient(
-            session,
-            endpoint=endpoint,
-            auth=_token_provider(settings, session=session, endpoint=endpoint, sandbox=sandbox),
-            operations=operations,
-            on_call=metrics.observe_admin_call,
-            gate=gate,
-            on_throttle_wait=metrics.observe_throttle_wait,
-        )
-
-        def shop(observer: Callable[[AdminCall], None]) -> Shop:
-            return Shop(client.observed_by(observer))
-
-        desk = OrderDesk(
-            shop=shop,
-            pool=pool,
-            audit=audit,
-            policy=policy,
-            clock=clock,
+        access = OrderAccess(
+            admin=shared.admin,
             limits=limits,
             cache=cache,
-            order_name_prefix=settings.shopify_order_name_prefix,
-            order_name_suffix=settings.shopify_order_name_suffix,
+            names=OrderNameFormat(
+                settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
+            ),
         )
-        reconciler = Reconciler(pool=pool, progress=desk.progress, shop=shop, clock=clock)
+        lifecycle = Lifecycle(
+            pool=shared.pool,
+            admin=shared.admin,
+            policy=policy,
+            clock=clock,
+            on_order_changed=cache.drop,
+        )
+        reconciler = Reconciler(pool=shared.pool, lifecycle=lifecycle, clock=clock)
         reconciler.start()
         stack.push_async_callback(reconciler.close)
         yield Runtime(
-            settings=settings,
-            policy=policy,
-            pool=pool,
-            redis=redis,
+            lookup=OrderLookup(
+                access=access, pool=shared.pool, audit=shared.audit, policy=policy, clock=clock
+            ),
+            submissions=Submissions(
+                access=access,
+                lifecycle=lifecycle,
+                pool=shared.pool,
+                audit=shared.audit,
+                policy=policy,
+                clock=clock,
+            ),
             limits=limits,
             trusted_proxies=parse_networks(settings.trusted_proxies),
-            audit=audit,
-            desk=desk,
-            reconciler=reconciler,
-            messages=messages,
+            messages=Messages.load(),
             metrics=metrics,
-            sandbox=sandbox,
+            zone=policy.cancellation.zone,
+            pool=shared.pool,
+            redis=shared.redis,
         )
+
+
+async def _open_shared(settings: Settings, stack: AsyncExitStack, *, metrics: Metrics) -> _Shared:
+    if settings.database_url is None:
+        raise RuntimeError("a database URL is required; `ordergate dev` starts an embedded one")
+    operations = OperationRegistry.load()  # before any connection: a bad document stops here
+    pool = await create_pool(settings.database_url.get_secret_value())
+    stack.push_async_callback(pool.close)
+    audit = AuditWriter(pool, on_flush=metrics.observe_audit_flush)
+    await audit.start()
+    stack.push_async_callback(audit.close)
+    metrics.track_audit_queue(lambda: audit.depth)
+    redis = await _open_redis(settings, stack)
+    session = await stack.enter_async_context(aiohttp.ClientSession())
+    sandbox = await _open_sandbox(settings, stack)
+    endpoint = sandbox.endpoint if sandbox else settings.admin_endpoint()
+    # Shops sharing one Redis never share limits, buckets or cached orders.
+    scope = "ordergate:" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+    gate: Gate = RedisCostGate(redis, key=f"{scope}:bucket") if redis else CostGate()
+    admin = AdminClient(
+        session,
+        endpoint=endpoint,
+        auth=_token_provider(settings, session=session, endpoint=endpoint, sandbox=sandbox),
+        operations=operations,
+        on_call=metrics.observe_admin_call,
+        gate=gate,
+        on_throttle_wait=metrics.observe_throttle_wait,
+    )
+    return _Shared(pool=pool, audit=audit, redis=redis, admin=admin, scope=scope)
 
 
 async def _open_sandbox(settings: Settings, stack: AsyncExitStack) -> SandboxShop | None:

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from service.database import create_pool, migrate
 from service.embedded import start_embedded_postgres
 from service.sandbox.server import SandboxShop, start_sandbox
+from service.storage.database import create_pool, migrate
 
 pytest_plugins = ["tests.redis_fixtures"]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service import audit
+from service.storage import audit
 from tests.conftest import DatabaseFactory
 
 ORDERGATE = [sys.executable, "-m", "service.cli"]

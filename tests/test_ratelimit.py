@@ -10,7 +10,6 @@ import pytest
 import redis.asyncio as aioredis
 
 from service.ratelimit import (
-    CLIENT_LIMIT,
     ORDER_LIMIT,
     LimitsUnavailable,
     RateLimited,
@@ -156,16 +155,6 @@ async def test_check_order_raises_rate_limited_naming_the_order_limit(
         await limits.check_order("#1001")
     assert raised.value.limit == ORDER_LIMIT
     assert raised.value.retry_after > 0
-
-
-async def test_check_client_raises_rate_limited_naming_the_client_limit(
-    make_limits: LimitsFactory,
-) -> None:
-    limits = make_limits(per_client="1/minute")
-    await limits.check_client("192.0.2.9")
-    with pytest.raises(RateLimited) as raised:
-        await limits.check_client("192.0.2.9")
-    assert raised.value.limit == CLIENT_LIMIT
 
 
 async def test_order_names_are_hashed_before_they_become_redis_keys(

@@ -10,12 +10,12 @@ from typing import Any
 from service.admin.client import AdminClient
 from service.admin.errors import ErrorKind, UpstreamUnavailable
 from service.admin.snapshot import parse_order
-from service.merchant_policy import RefundMethod
 from service.models import Order
+from service.policy import RefundMethod
 
 METAFIELD_NAMESPACE = "ordergate"
 _ORDER_GID = re.compile(r"^gid://shopify/Order/([0-9]+)$")
-_STAFF_NOTE_LIMIT = 255  # orderCancel refuses a longer staffNote
+STAFF_NOTE_LIMIT = 255  # orderCancel refuses a longer staffNote
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class Shop:
             "restock": restock,
             "notifyCustomer": notify_customer,
             "refundMethod": refund_method(refund),
-            "staffNote": staff_note[:_STAFF_NOTE_LIMIT],
+            "staffNote": staff_note[:STAFF_NOTE_LIMIT],
         }
         response = await self._client.execute("OrderCancel", variables)
         payload = _payload(response.data, "orderCancel", "OrderCancel")

@@ -8,12 +8,12 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from service.admin.errors import UpstreamUnavailable
+from service.api.context import Context
 from service.api.types import UserError
-from service.context import Context
 from service.messages import InputProblem
 from service.models import Refusal, UserErrorCode
-from service.orders import StorageUnavailable
 from service.ratelimit import LimitsUnavailable, RateLimited
+from service.storage import StorageUnavailable
 
 logger = logging.getLogger("ordergate.api")
 
@@ -37,7 +37,7 @@ async def outcome(
     except (UpstreamUnavailable, StorageUnavailable, LimitsUnavailable) as exc:
         logger.warning(
             "dependency unavailable",
-            extra={"request_id": context.caller.request_id, "kind": _kind(exc)},
+            extra={"request_id": context.request_id, "kind": _kind(exc)},
         )
         label = UserErrorCode.UPSTREAM_UNAVAILABLE.value
         return user_error(Refusal(code=UserErrorCode.UPSTREAM_UNAVAILABLE), context=context)
@@ -53,11 +53,11 @@ async def outcome(
         logger.info(
             "request",
             extra={
-                "request_id": context.caller.request_id,
+                "request_id": context.request_id,
                 "operation": operation,
                 "outcome": label,
                 "duration_ms": round(elapsed * 1000, 1),
-                "client_address": context.caller.client_address,
+                "client_address": context.client_address,
             },
         )
 
@@ -100,7 +100,7 @@ def _message(refusal: Refusal, *, context: Context) -> str:
             return messages.not_eligible(
                 locale,
                 refusal.reason,
-                zone=context.desk.zone,
+                zone=context.zone,
                 available_from=eligibility.available_from if eligibility else None,
                 until=eligibility.until if eligibility else None,
             )

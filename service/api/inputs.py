@@ -6,6 +6,7 @@ import strawberry
 
 from service import models
 from service.api.types import CustomerCancelReason  # noqa: F401  (registers the enum)
+from service.customer_input import CANCELLATION_COMMENT_LIMIT, NOT_RECEIVED_COMMENT_LIMIT
 
 
 @strawberry.input(description="A customer's request to cancel an order.")
@@ -14,7 +15,8 @@ class RequestCancellationInput:
     contact: str = strawberry.field(description="The order's e-mail address or phone number.")
     reason: models.CustomerCancelReason = strawberry.field(description="Why the customer cancels.")
     comment: str | None = strawberry.field(
-        default=None, description="Anything the customer adds; at most 500 characters."
+        default=None,
+        description=f"Anything the customer adds; at most {CANCELLATION_COMMENT_LIMIT} characters.",
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
@@ -37,7 +39,8 @@ class ReportNotReceivedInput:
     order_number: str = strawberry.field(description="As the customer types it: #1001, 1001.")
     contact: str = strawberry.field(description="The order's e-mail address or phone number.")
     comment: str | None = strawberry.field(
-        default=None, description="Anything the customer adds; at most 1000 characters."
+        default=None,
+        description=f"Anything the customer adds; at most {NOT_RECEIVED_COMMENT_LIMIT} characters.",
     )
     idempotency_key: str | None = strawberry.field(
         default=None,

@@ -7,8 +7,8 @@ from collections.abc import Awaitable
 import strawberry
 
 from service.api import errors, types
+from service.api.context import Context
 from service.api.inputs import ReportNotReceivedInput, RequestCancellationInput
-from service.context import Context
 from service.models import CustomerRequest, Refusal
 
 
@@ -48,7 +48,9 @@ class Mutation:
         self, info: strawberry.Info[Context], input: RequestCancellationInput
     ) -> RequestCancellationPayload:
         context = info.context
-        pending = context.desk.request_cancellation(data=input.to_model(), caller=context.caller)
+        pending = context.submissions.request_cancellation(
+            data=input.to_model(), trail=context.trail()
+        )
         request, user_errors = await _answer(pending, "requestCancellation", context)
         return RequestCancellationPayload(request=request, user_errors=user_errors)
 
@@ -59,6 +61,8 @@ class Mutation:
         self, info: strawberry.Info[Context], input: ReportNotReceivedInput
     ) -> ReportNotReceivedPayload:
         context = info.context
-        pending = context.desk.report_not_received(data=input.to_model(), caller=context.caller)
+        pending = context.submissions.report_not_received(
+            data=input.to_model(), trail=context.trail()
+        )
         request, user_errors = await _answer(pending, "reportNotReceived", context)
         return ReportNotReceivedPayload(request=request, user_errors=user_errors)

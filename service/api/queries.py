@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from service.api import errors, types
-from service.context import Context
+from service.api.context import Context
 
 
 @strawberry.type
@@ -26,8 +26,8 @@ class Query:
         ],
     ) -> types.OrderStatusPayload:
         context = info.context
-        pending = context.desk.order_status(
-            order_number=order_number, contact=contact, caller=context.caller
+        pending = context.lookup.order_status(
+            order_number=order_number, contact=contact, trail=context.trail()
         )
         result = await errors.outcome(pending, operation="orderStatus", context=context)
         if isinstance(result, types.UserError):

@@ -9,10 +9,10 @@ from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
-from service.api.hardening import schema_extensions
+from service.api import rate_limited
 from service.api.mutations import Mutation
 from service.api.queries import Query
-from service.ratelimit import RateLimited
+from service.api.validation import schema_extensions
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -20,7 +20,9 @@ def _is_unexpected(error: GraphQLError) -> bool:
     # a rate limit becomes HTTP 429 at the endpoint; anything else raised while resolving is
     # a bug or an outage and is masked.
     original = error.original_error
-    return original is not None and not isinstance(original, GraphQLError | RateLimited)
+    if original is None or isinstance(original, GraphQLError):
+        return False
+    return not rate_limited.is_rate_limited(error)
 
 
 def build_schema(*, production: bool) -> strawberry.Schema:

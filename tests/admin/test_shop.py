@@ -9,8 +9,8 @@ import pytest
 
 from service.admin.errors import ErrorKind, UpstreamUnavailable
 from service.admin.shop import CancelOutcome, Shop, search_value
-from service.merchant_policy import RefundMethod
 from service.paths import ADMIN_SLICE
+from service.policy import RefundMethod
 from tests.admin.scripted_server import GRAPHQL_PATH, ClientFactory, Reply, ScriptedServer
 from tests.admin.shopify_bodies import (
     FULFILLMENT_ORDER_ID,

@@ -18,13 +18,12 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 from strawberry.extensions import AddValidationRules
 
-from service.api.hardening import (
+from service.api import rate_limited
+from service.api.guard import MAX_BODY_BYTES, RequestGuard
+from service.api.validation import (
     MAX_ALIASES,
-    MAX_BODY_BYTES,
     MAX_DEPTH,
     MAX_TOKENS,
-    RequestGuard,
-    rate_limited_response,
     schema_extensions,
     validation_rules,
 )
@@ -73,7 +72,7 @@ class Mutation:
 
 async def admit(request: Request) -> Response | None:
     if "x-test-limited" in request.headers:
-        return rate_limited_response(retry_after=42, message="Too many attempts.")
+        return rate_limited.response(retry_after=42, message="Too many attempts.")
     return None
 
 

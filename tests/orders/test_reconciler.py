@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -11,18 +11,19 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from service import audit, requests_store
 from service.admin.auth import StaticToken
-from service.admin.client import AdminCall, AdminClient
+from service.admin.client import AdminClient
 from service.admin.operations import OperationRegistry
 from service.admin.shop import Shop
-from service.database import create_pool
-from service.merchant_policy import Policy
 from service.models import Order, RequestKind, RequestStatus
-from service.reconciler import Reconciler
-from service.request_progress import RequestProgress
-from service.requests_store import AdminState, StoredRequest
+from service.orders.lifecycle import Lifecycle
+from service.orders.reconciler import Reconciler
+from service.policy import Policy
 from service.sandbox.server import SandboxShop
+from service.storage import audit
+from service.storage import requests as requests_store
+from service.storage.database import create_pool
+from service.storage.requests import AdminState, StoredRequest
 from tests.conftest import DatabaseFactory
 
 
@@ -49,13 +50,9 @@ async def shop_client(sandbox: SandboxShop) -> AsyncIterator[AdminClient]:
 
 
 def reconciler(pool: asyncpg.Pool, client: AdminClient) -> Reconciler:
-    def shop(observer: Callable[[AdminCall], None]) -> Shop:
-        return Shop(client.observed_by(observer))
-
     return Reconciler(
         pool=pool,
-        progress=RequestProgress(pool=pool, policy=Policy(), clock=now),
-        shop=shop,
+        lifecycle=Lifecycle(pool=pool, admin=client, policy=Policy(), clock=now),
         clock=now,
         settle=timedelta(0),
         review_recheck=timedelta(0),

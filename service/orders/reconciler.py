@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import asyncpg
 
-from service import idempotency, requests_store
 from service.admin.errors import UpstreamUnavailable
-from service.orders import Caller, CallLog, ShopFactory
-from service.request_progress import RequestProgress
+from service.orders.lifecycle import Lifecycle
+from service.orders.trail import Trail
+from service.storage import idempotency, requests
 
 logger = logging.getLogger("ordergate.reconciler")
 
@@ -26,8 +25,7 @@ class Reconciler:
         self,
         *,
         pool: asyncpg.Pool,
-        progress: RequestProgress,
-        shop: ShopFactory,
+        lifecycle: Lifecycle,
         clock: Callable[[], datetime],
         interval: float = 5.0,
         settle: timedelta = timedelta(seconds=30),
@@ -35,8 +33,7 @@ class Reconciler:
         batch: int = 20,
     ) -> None:
         self._pool = pool
-        self._progress = progress
-        self._shop = shop
+        self._lifecycle = lifecycle
         self._clock = clock
         self._interval = interval
         # A request younger than `settle` may still be in the hands of the request that made it.
@@ -48,7 +45,7 @@ class Reconciler:
     async def run_once(self) -> int:
         """Look at every request that is due; returns how many were looked at."""
         now = self._clock()
-        due = await requests_store.claim_due(
+        due = await requests.claim_due(
             conn=self._pool,
             settled_before=now - self._settle,
             review_checked_before=now - self._review_recheck,
@@ -56,12 +53,8 @@ class Reconciler:
             now=now,
         )
         for stored in due:
-            log = CallLog()
-            caller = Caller(request_id=f"reconciler-{uuid.uuid4().hex}", client_address=None)
             try:
-                await self._progress.reconcile(
-                    shop=self._shop(log), stored=stored, caller=caller, log=log
-                )
+                await self._lifecycle.reconcile(stored=stored, trail=Trail.background("reconciler"))
             except UpstreamUnavailable as exc:
                 # The lease taken by claim_due already postpones the next look.
                 logger.warning("reconcile postponed", extra={"kind": str(exc.kind)})

@@ -6,20 +6,20 @@ Shared by the storefront mutations and the reconciler, so a retried action is th
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
-from service.admin.shop import CancelOutcome, Shop
-from service.merchant_policy import CancellationPolicy
+from service.admin.shop import STAFF_NOTE_LIMIT, CancelOutcome, Shop
+from service.eligibility import relevant_shipment
 from service.models import (
     FulfillmentOrderStatus,
     Order,
     RequestKind,
     Shipment,
     ShipmentStatus,
+    isoformat,
 )
-from service.policy import relevant_shipment
-from service.requests_store import StoredRequest
+from service.policy import CancellationPolicy
+from service.storage.requests import StoredRequest
 
 CANCELLATION_TAG = "cancellation-requested"
 NOT_RECEIVED_TAG = "not-received"
@@ -28,12 +28,11 @@ METAFIELD_KEYS = {
     RequestKind.CANCELLATION: "cancellation_request",
     RequestKind.NOT_RECEIVED: "not_received_report",
 }
-STAFF_NOTE_LIMIT = 255
 _HOLDABLE = {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.SCHEDULED}
 
 
 def staff_note(stored: StoredRequest) -> str:
-    """The note Shopify keeps with the cancellation: request id, reason and comment, ≤ 255."""
+    """The note Shopify keeps with the cancellation: request id, reason and comment."""
     note = f"ordergate request {stored.request.id}; customer reason: {stored.customer_reason}"
     if stored.comment:
         note += f"; comment: {stored.comment}"
@@ -58,13 +57,9 @@ def _shipment_json(parcel: Shipment) -> dict[str, Any]:
         "tracking_url": parcel.tracking_url,
         "status": parcel.status.value,
         "shipped_at": parcel.shipped_at.isoformat(),
-        "estimated_delivery_at": _iso(parcel.estimated_delivery_at),
-        "delivered_at": _iso(parcel.delivered_at),
+        "estimated_delivery_at": isoformat(parcel.estimated_delivery_at),
+        "delivered_at": isoformat(parcel.delivered_at),
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def request_document(order: Order, stored: StoredRequest) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from service.database import Connection
+from service.storage.database import Connection
 
 GENESIS_HASH = "0" * 64
 _PARTITION_NAME = re.compile(r"^audit_events_(\d{4})_(\d{2})$")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import asyncpg
 import pytest
 
-from service.audit import (
+from service.storage.audit import (
     GENESIS_HASH,
     AdminCallRecord,
     AuditEvent,
@@ -22,7 +22,7 @@ from service.audit import (
     partition_name,
     verify,
 )
-from service.database import create_pool
+from service.storage.database import create_pool
 
 OSLO_WINTER = timezone(timedelta(hours=1))
 DatabaseFactory = Callable[[], Awaitable[str]]

@@ -1,125 +1,32 @@
-"""Limits on what a request to /graphql may be: HTTP shape, body size, and document complexity.
+"""Refuses malformed HTTP before Strawberry reads it: method, media type, body size and shape.
 
-`RequestGuard` refuses malformed HTTP before Strawberry reads it; `schema_extensions()` adds
-depth, alias, token and one-mutation limits to the schema, built once so the validation
-cache keeps working.
+`RequestGuard` wraps the GraphQL endpoint; `admit`, when given, runs first on every request
+(the per-client limit) and may answer in the request's place.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from graphql import (
-    ASTValidationRule,
-    FieldNode,
-    FragmentSpreadNode,
-    GraphQLError,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-    ValidationRule,
-    parse,
-)
+from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    SchemaExtension,
-    ValidationCache,
-)
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+from service.api.validation import MAX_TOKENS
 
 MAX_BODY_BYTES = 32 * 1024
-MAX_DEPTH = 10
-MAX_ALIASES = 15
-MAX_TOKENS = 1000
 MAX_JSON_NESTING = 32
-_CACHE_SIZE = 256
 _BODY_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
 
 Admission = Callable[[Request], Awaitable[Response | None]]
-
-
-class SingleMutationField(ValidationRule):
-    """A mutation operation may select one field: one action per request, audited alone."""
-
-    def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        """Count the root fields of a mutation, through fragments."""
-        if node.operation is not OperationType.MUTATION:
-            return
-        if self._root_fields(node.selection_set, seen=frozenset()) > 1:
-            self.report_error(GraphQLError("A request may run at most one mutation.", node))
-
-    def _root_fields(self, selections: SelectionSetNode, *, seen: frozenset[str]) -> int:
-        count = 0
-        for selection in selections.selections:
-            if isinstance(selection, FieldNode):
-                count += selection.name.value != "__typename"
-            elif isinstance(selection, InlineFragmentNode):
-                count += self._root_fields(selection.selection_set, seen=seen)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is not None and name not in seen:
-                    count += self._root_fields(fragment.selection_set, seen=seen | {name})
-        return count
-
-
-@functools.cache
-def validation_rules() -> tuple[type[ASTValidationRule], ...]:
-    """The document limits, as rule classes made once per process.
-
-    The validation cache is keyed by the rule classes; rules made per request (as
-    `QueryDepthLimiter(...)` and `MaxAliasesLimiter(...)` do) never hit it.
-    """
-    return (
-        depth_validator(MAX_DEPTH, None, None),
-        alias_validator(MAX_ALIASES),
-        SingleMutationField,
-    )
-
-
-def schema_extensions() -> list[Callable[[], SchemaExtension]]:
-    """Factories for `strawberry.Schema(extensions=...)`: limits, then parse and validation caches.
-
-    Each factory only wraps objects made once, so per-request construction is trivial.
-    """
-    rules = list(validation_rules())
-    return [
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=_CACHE_SIZE),
-        lambda: ValidationCache(maxsize=_CACHE_SIZE),
-    ]
 
 
 def graphql_error(status: int, message: str, code: str) -> JSONResponse:
     """An HTTP error in GraphQL's shape, so clients read every refusal the same way."""
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JSONResponse(body, status_code=status)
-
-
-def rate_limited_body(*, retry_after: int, message: str) -> dict[str, Any]:
-    """The RATE_LIMITED body of CONTRACT §1."""
-    extensions = {"code": "RATE_LIMITED", "retryAfter": retry_after}
-    return {"errors": [{"message": message, "extensions": extensions}]}
-
-
-def rate_limited_response(*, retry_after: int, message: str) -> JSONResponse:
-    """HTTP 429 with `Retry-After` and the RATE_LIMITED body."""
-    return JSONResponse(
-        rate_limited_body(retry_after=retry_after, message=message),
-        status_code=429,
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 class _Refused(Exception):

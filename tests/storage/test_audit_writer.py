@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from service.audit import AuditEvent, verify
-from service.audit_writer import AuditWriter
-from service.database import create_pool
+from service.storage.audit import AuditEvent, verify
+from service.storage.audit_writer import AuditWriter
+from service.storage.database import create_pool
 
 DatabaseFactory = Callable[[], Awaitable[str]]
 

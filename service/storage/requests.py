@@ -11,8 +11,9 @@ from typing import Any
 
 import asyncpg
 
-from service.database import Connection
-from service.models import CustomerRequest, RequestKind, RequestStatus
+from service.eligibility import relevant_shipment
+from service.models import CustomerRequest, Order, RequestKind, RequestStatus
+from service.storage.database import Connection
 
 
 class AdminState(enum.StrEnum):
@@ -176,3 +177,13 @@ async def claim_due(
     """Lease the requests the reconciler should look at; other replicas skip them meanwhile."""
     rows = await conn.fetch(_CLAIM_DUE, settled_before, review_checked_before, limit, now)
     return [_stored(row) for row in rows]
+
+
+def details_for(order: Order) -> dict[str, object]:
+    """What staff reports need of the order later, without asking Shopify again."""
+    parcel = relevant_shipment(order)
+    return {
+        "risk_levels": [level.value for level in order.risk_levels],
+        "carrier": parcel.carrier if parcel else None,
+        "tracking_number": parcel.tracking_number if parcel else None,
+    }

@@ -10,7 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service.database import (
+from service.embedded import start_embedded_postgres, stop_embedded_postgres
+from service.storage.database import (
     MigrationError,
     check_ready,
     create_pool,
@@ -20,7 +21,6 @@ from service.database import (
     pending_migrations,
     with_database,
 )
-from service.embedded import start_embedded_postgres, stop_embedded_postgres
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Pure checks of what customers type: lengths, control characters, idempotency keys."""
+"""Pure checks of what customers type: order numbers, lengths, control characters, keys."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from service.models import Refusal, UserErrorCode
@@ -9,6 +10,10 @@ from service.models import Refusal, UserErrorCode
 CANCELLATION_COMMENT_LIMIT = 500
 NOT_RECEIVED_COMMENT_LIMIT = 1000
 IDEMPOTENCY_KEY_LIMIT = 255
+# The longest e-mail address SMTP allows (RFC 3696 errata); phone numbers are far shorter.
+CONTACT_LIMIT = 320
+ORDER_NUMBER_LIMIT = 64
+_DIGITS = re.compile(r"^\d{1,20}$")
 _KEPT_CONTROLS = {"\n", "\t"}
 
 
@@ -38,7 +43,7 @@ def clean_comment(value: str | None, *, limit: int) -> str | Refusal | None:
 
 
 def check_idempotency_key(value: str | None) -> Refusal | None:
-    """A key is at most 255 printable ASCII characters."""
+    """A key is at most `IDEMPOTENCY_KEY_LIMIT` printable ASCII characters."""
     if value is None:
         return None
     if not value or len(value) > IDEMPOTENCY_KEY_LIMIT:
@@ -55,6 +60,28 @@ def check_identity(order_number: str, contact: str) -> Refusal | None:
     for field, value in (("orderNumber", order_number), ("contact", contact)):
         if not value.strip():
             return _invalid(field, "REQUIRED")
-        if len(value) > 320:
-            return _invalid(field, "TOO_LONG", limit=320)
+        if len(value) > CONTACT_LIMIT:
+            return _invalid(field, "TOO_LONG", limit=CONTACT_LIMIT)
     return None
+
+
+def canonical_order_name(typed: str, *, prefix: str = "#", suffix: str = "") -> str | None:
+    """`#1001`, `1001` and ` #1001 ` all become `#1001`; None when it cannot be an order name.
+
+    Shops may configure a prefix and suffix for order names (`EU-1001-B`): customers
+    type the full name, the bare number, or the number after a `#`.
+    """
+    text = typed.strip()
+    if not text or len(text) > ORDER_NUMBER_LIMIT or not text.isprintable():
+        return None
+    core = text
+    if prefix and core.casefold().startswith(prefix.casefold()):
+        core = core[len(prefix) :]
+    elif core.startswith("#"):
+        core = core[1:]
+    if suffix and core.casefold().endswith(suffix.casefold()):
+        core = core[: -len(suffix)]
+    core = core.strip()
+    if not _DIGITS.match(core):
+        return None
+    return f"{prefix}{core}{suffix}"

@@ -9,38 +9,47 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
-from service import audit, policy, request_actions, requests_store
+from service import eligibility
+from service.admin.client import AdminClient
 from service.admin.errors import UpstreamUnavailable
 from service.admin.shop import CancelOutcome, Shop
-from service.audit import AuditEvent
-from service.database import Connection
-from service.merchant_policy import Policy
-from service.models import Order, RequestKind, RequestStatus
-from service.requests_store import AdminState, StoredRequest
-
-if TYPE_CHECKING:
-    from service.orders import Caller, CallLog
+from service.models import (
+    AuditDecision,
+    AuditOperation,
+    AuditOutcome,
+    Order,
+    RequestKind,
+    RequestStatus,
+)
+from service.orders import shop_effects
+from service.orders.trail import Trail
+from service.policy import Policy
+from service.storage import audit, requests
+from service.storage.audit import AuditEvent
+from service.storage.requests import AdminState, StoredRequest
 
 # Shopify usually finishes a cancel job within a second; the customer waits at most this long.
 JOB_POLL_DELAYS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5)
 
 
-class RequestProgress:
+class Lifecycle:
     """The state machine of customer requests; every transition is one audited transaction."""
 
     def __init__(
         self,
         *,
         pool: asyncpg.Pool,
+        admin: AdminClient,
         policy: Policy,
         clock: Callable[[], datetime],
         on_order_changed: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._pool = pool
+        self._admin = admin
         self._policy = policy
         self._clock = clock
         # Called with the order's name whenever ordergate changed the order or a request's
@@ -51,66 +60,52 @@ class RequestProgress:
         """What the customer sees the moment the request is accepted."""
         if kind is RequestKind.NOT_RECEIVED:
             return RequestStatus.OPEN
-        if policy.needs_review(order, self._policy.cancellation):
+        if eligibility.needs_review(order, self._policy.cancellation):
             return RequestStatus.PENDING_REVIEW
         return RequestStatus.PROCESSING
 
-    async def act(
-        self, *, shop: Shop, stored: StoredRequest, order: Order, caller: Caller, log: CallLog
-    ) -> StoredRequest:
+    async def act(self, *, stored: StoredRequest, order: Order, trail: Trail) -> StoredRequest:
         """Do in Shopify what the request asks; on an outage leave it for the reconciler."""
+        shop = trail.shop(self._admin)
         try:
-            return await self._act(shop=shop, stored=stored, order=order, caller=caller, log=log)
+            if stored.request.kind is RequestKind.NOT_RECEIVED:
+                await shop_effects.file_not_received(shop, order=order, stored=stored)
+                return await self._move(stored, RequestStatus.OPEN, AdminState.DONE, trail)
+            if stored.request.status is RequestStatus.PENDING_REVIEW:
+                await shop_effects.hold_for_review(shop, order=order, stored=stored)
+                return await self._move(
+                    stored, RequestStatus.PENDING_REVIEW, AdminState.DONE, trail
+                )
+            outcome = await shop_effects.cancel(
+                shop, stored=stored, policy=self._policy.cancellation
+            )
+            return await self._after_cancel(shop, stored, outcome, trail)
+        except UpstreamUnavailable as exc:
+            await self._record_failure(stored, trail, error=str(exc.kind))
+            return stored
         finally:
             await self._order_changed(stored)
 
-    async def _act(
-        self, *, shop: Shop, stored: StoredRequest, order: Order, caller: Caller, log: CallLog
-    ) -> StoredRequest:
-        try:
-            if stored.request.kind is RequestKind.NOT_RECEIVED:
-                await request_actions.file_not_received(shop, order=order, stored=stored)
-                return await self._move(stored, RequestStatus.OPEN, AdminState.DONE, caller, log)
-            if stored.request.status is RequestStatus.PENDING_REVIEW:
-                await request_actions.hold_for_review(shop, order=order, stored=stored)
-                return await self._move(
-                    stored, RequestStatus.PENDING_REVIEW, AdminState.DONE, caller, log
-                )
-            outcome = await request_actions.cancel(
-                shop, stored=stored, policy=self._policy.cancellation
-            )
-            return await self._after_cancel(shop, stored, outcome, caller, log)
-        except UpstreamUnavailable as exc:
-            await self._record(stored, caller, log, outcome=f"admin_failed:{exc.kind}")
-            return stored
-
     async def _after_cancel(
-        self,
-        shop: Shop,
-        stored: StoredRequest,
-        outcome: CancelOutcome,
-        caller: Caller,
-        log: CallLog,
+        self, shop: Shop, stored: StoredRequest, outcome: CancelOutcome, trail: Trail
     ) -> StoredRequest:
         if outcome.refused:
             # A cancel job still running from an earlier attempt also makes Shopify refuse.
             current = await shop.get_order(order_id=stored.request.order_id)
             if current is not None and current.cancelled_at is not None:
-                return await self._move(
-                    stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log
-                )
+                return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, trail)
             refusal = {
                 "shopify_codes": list(outcome.error_codes),
                 "shopify_messages": list(outcome.error_messages),
             }
             return await self._move(
-                stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, details=refusal
+                stored, RequestStatus.DECLINED, AdminState.DONE, trail, details=refusal
             )
         stored = await self._move(
-            stored, RequestStatus.PROCESSING, AdminState.SENT, caller, log, job_id=outcome.job_id
+            stored, RequestStatus.PROCESSING, AdminState.SENT, trail, job_id=outcome.job_id
         )
         if outcome.done or (outcome.job_id and await self._job_finished(shop, outcome.job_id)):
-            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log)
+            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, trail)
         return stored
 
     async def _job_finished(self, shop: Shop, job_id: str) -> bool:
@@ -120,18 +115,17 @@ class RequestProgress:
                 return True
         return False
 
-    async def reconcile(
-        self, *, shop: Shop, stored: StoredRequest, caller: Caller, log: CallLog
-    ) -> StoredRequest:
+    async def reconcile(self, *, stored: StoredRequest, trail: Trail) -> StoredRequest:
         """Finish one request that another process, or an outage, left open."""
+        shop = trail.shop(self._admin)
         order = await shop.get_order(order_id=stored.request.order_id)
         if order is None:
             gone = {"problem": "order no longer found"}
             return await self._move(
-                stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, details=gone
+                stored, RequestStatus.DECLINED, AdminState.DONE, trail, details=gone
             )
         if stored.request.kind is RequestKind.CANCELLATION and order.cancelled_at is not None:
-            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, caller, log)
+            return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, trail)
         if stored.admin_state is AdminState.DONE:
             return stored  # under review and not cancelled yet: look again later
         if stored.admin_state is AdminState.SENT and stored.admin_job_id:
@@ -139,24 +133,25 @@ class RequestProgress:
                 return stored
             unfinished = {"problem": "cancel job finished without cancelling"}
             return await self._move(
-                stored, RequestStatus.DECLINED, AdminState.DONE, caller, log, details=unfinished
+                stored, RequestStatus.DECLINED, AdminState.DONE, trail, details=unfinished
             )
-        return await self.act(shop=shop, stored=stored, order=order, caller=caller, log=log)
+        return await self.act(stored=stored, order=order, trail=trail)
 
     async def _move(
         self,
         stored: StoredRequest,
         status: RequestStatus,
         admin_state: AdminState,
-        caller: Caller,
-        log: CallLog,
+        trail: Trail,
         *,
         job_id: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> StoredRequest:
         """One audited transition, committed before anything else is sent to Shopify."""
+        change = {"from": stored.request.status.value, "admin_state": admin_state.value}
+        event = self._event(stored, trail, AuditOutcome.of(status), {**change, **(details or {})})
         async with self._pool.acquire() as conn, conn.transaction():
-            moved = await requests_store.update(
+            moved = await requests.update(
                 conn=conn,
                 request_id=stored.request.id,
                 status=status,
@@ -164,9 +159,7 @@ class RequestProgress:
                 now=self._clock(),
                 admin_job_id=job_id,
             )
-            change = {"from": stored.request.status.value, "admin_state": admin_state.value}
-            await self._append(conn, stored, caller, log, outcome=status.value,
-                               details={**change, **(details or {})})  # fmt: skip
+            await audit.append(conn=conn, events=[event])
         await self._order_changed(stored)
         return moved
 
@@ -174,34 +167,23 @@ class RequestProgress:
         if self._on_order_changed is not None:
             await self._on_order_changed(stored.order_name)
 
-    async def _record(
-        self, stored: StoredRequest, caller: Caller, log: CallLog, *, outcome: str
-    ) -> None:
+    async def _record_failure(self, stored: StoredRequest, trail: Trail, *, error: str) -> None:
+        event = self._event(stored, trail, AuditOutcome.ADMIN_FAILED, {"error": error})
         try:
             async with self._pool.acquire() as conn, conn.transaction():
-                await self._append(conn, stored, caller, log, outcome=outcome, details={})
+                await audit.append(conn=conn, events=[event])
         except (asyncpg.PostgresError, OSError):
             pass  # the intent is durable; the reconciler records its own retry
 
-    async def _append(
-        self,
-        conn: Connection,
-        stored: StoredRequest,
-        caller: Caller,
-        log: CallLog,
-        *,
-        outcome: str,
-        details: dict[str, Any],
-    ) -> None:
-        event = AuditEvent(
-            operation="request.status_changed",
-            request_id=caller.request_id,
-            client_address=caller.client_address,
+    @staticmethod
+    def _event(
+        stored: StoredRequest, trail: Trail, outcome: AuditOutcome, details: dict[str, Any]
+    ) -> AuditEvent:
+        return trail.event(
+            AuditOperation.STATUS_CHANGED,
+            outcome=outcome,
             order_id=stored.request.order_id,
             customer_request_id=stored.request.id,
-            decision=stored.request.kind.value,
-            outcome=outcome,
-            admin_calls=log.drain(),
+            decision=AuditDecision(stored.request.kind.value),
             details=details,
         )
-        await audit.append(conn=conn, events=[event])

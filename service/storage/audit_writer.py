@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from service.audit import AuditEvent, append, canonical_json
+from service.storage.audit import AuditEvent, append, canonical_json
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,15 @@ from typing import Any
 
 import asyncpg
 
-from service.database import Connection
-from service.models import CustomerRequest, Eligibility, EligibilityReason, Refusal, UserErrorCode
+from service.models import (
+    CustomerRequest,
+    Eligibility,
+    EligibilityReason,
+    Refusal,
+    UserErrorCode,
+    isoformat,
+)
+from service.storage.database import Connection
 
 # Keys are kept at least this long (CONTRACT: a retry within a day replays).
 RETENTION_HOURS = 48
@@ -69,7 +76,7 @@ async def remember(
     response: Mapping[str, object],
 ) -> None:
     """Store the answer; the first answer under a key wins."""
-    # The pool's jsonb codec encodes the mapping (service.database).
+    # The pool's jsonb codec encodes the mapping (service.storage.database).
     await conn.execute(_REMEMBER, operation, key, digest, dict(response))
 
 
@@ -89,14 +96,10 @@ def encode_answer(answer: CustomerRequest | Refusal) -> dict[str, object]:
             "code": answer.code.value,
             "reason": answer.reason.value if answer.reason else None,
             "field": list(answer.field) if answer.field else None,
-            "available_from": _iso(eligibility.available_from if eligibility else None),
-            "until": _iso(eligibility.until if eligibility else None),
+            "available_from": isoformat(eligibility.available_from if eligibility else None),
+            "until": isoformat(eligibility.until if eligibility else None),
         }
     }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def decode_refusal(stored: Mapping[str, Any]) -> Refusal:

@@ -1,0 +1,32 @@
+"""The typed per-request context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from service.messages import Messages
+from service.metrics import Metrics
+from service.orders.lookup import OrderLookup
+from service.orders.submission import Submissions
+from service.orders.trail import Trail
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a resolver may use: the use cases, the customer's language, who is asking."""
+
+    lookup: OrderLookup
+    submissions: Submissions
+    messages: Messages
+    metrics: Metrics
+    zone: ZoneInfo  # the shop's, for dates in customer messages
+    request_id: str
+    client_address: str | None
+    locale: str
+
+    def trail(self) -> Trail:
+        """A trail for one use case: each root field audits its own Admin calls."""
+        return Trail(
+            request_id=self.request_id, client_address=self.client_address, locale=self.locale
+        )

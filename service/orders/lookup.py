@@ -1,0 +1,93 @@
+"""`orderStatus`: the order, its shipments, and what its customer may do now."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+
+from service import eligibility
+from service.models import (
+    AuditOperation,
+    AuditOutcome,
+    Order,
+    OrderView,
+    Refusal,
+    RequestKind,
+    UserErrorCode,
+)
+from service.orders.access import OrderAccess
+from service.orders.trail import Trail
+from service.policy import Policy
+from service.ratelimit import RateLimited
+from service.storage import requests, storage_errors
+from service.storage.audit_writer import AuditWriter
+
+
+class OrderLookup:
+    """Answers `orderStatus`; every answer, refusal and failure is audited."""
+
+    def __init__(
+        self,
+        *,
+        access: OrderAccess,
+        pool: asyncpg.Pool,
+        audit: AuditWriter,
+        policy: Policy,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._access = access
+        self._pool = pool
+        self._audit = audit
+        self._policy = policy
+        self._clock = clock
+
+    async def order_status(
+        self, *, order_number: str, contact: str, trail: Trail
+    ) -> OrderView | Refusal:
+        """Look up one order for the customer who placed it."""
+        outcome, order = AuditOutcome.UPSTREAM_UNAVAILABLE, None
+        try:
+            order = await self._access.verified_order(
+                order_number=order_number, contact=contact, trail=trail, fresh=False
+            )
+            if order is None:
+                outcome = AuditOutcome.ORDER_NOT_FOUND
+                return Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
+            async with storage_errors():
+                view = await self._view(order)
+            outcome = AuditOutcome.OK
+            return view
+        except RateLimited:
+            outcome = AuditOutcome.RATE_LIMITED
+            raise
+        finally:
+            event = trail.event(
+                AuditOperation.ORDER_STATUS,
+                outcome=outcome,
+                order_id=order.id if order else None,
+            )
+            await self._audit.submit(event)
+
+    async def _view(self, order: Order) -> OrderView:
+        stored = await requests.list_for_order(conn=self._pool, order_id=order.id)
+        now = self._clock()
+        open_kinds = {request.kind for request in stored if request.status.is_open}
+        return OrderView(
+            order=order,
+            cancellation=eligibility.cancellation_eligibility(
+                order,
+                self._policy.cancellation,
+                now,
+                open_request=RequestKind.CANCELLATION in open_kinds,
+            ),
+            not_received=eligibility.not_received_eligibility(
+                order,
+                self._policy.not_received,
+                now,
+                open_report=RequestKind.NOT_RECEIVED in open_kinds,
+            ),
+            requests=tuple(stored),
+            zone=self._policy.cancellation.zone,
+        )

@@ -1,0 +1,298 @@
+"""`requestCancellation` and `reportNotReceived`: one recipe for both, read top to bottom:
+input → replay → verified order → existing request → eligibility → intent → act."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import asyncpg
+
+from service import eligibility
+from service.admin.errors import UpstreamUnavailable
+from service.customer_input import (
+    CANCELLATION_COMMENT_LIMIT,
+    NOT_RECEIVED_COMMENT_LIMIT,
+    check_idempotency_key,
+    check_identity,
+    clean_comment,
+)
+from service.models import (
+    AuditDecision,
+    AuditOperation,
+    AuditOutcome,
+    CancellationInput,
+    CustomerRequest,
+    Eligibility,
+    NotReceivedInput,
+    Order,
+    Refusal,
+    RequestKind,
+    UserErrorCode,
+)
+from service.orders.access import OrderAccess
+from service.orders.lifecycle import Lifecycle
+from service.orders.trail import Trail
+from service.policy import Policy
+from service.ratelimit import RateLimited
+from service.storage import audit, idempotency, requests, storage_errors
+from service.storage.audit_writer import AuditWriter
+from service.storage.requests import StoredRequest
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One customer request as submitted: what the recipe needs of either mutation."""
+
+    kind: RequestKind
+    operation: AuditOperation
+    order_number: str
+    contact: str
+    comment: str | None
+    comment_limit: int
+    customer_reason: str | None
+    idempotency_key: str | None
+
+    @property
+    def audit_details(self) -> dict[str, object]:
+        """What the audit log keeps of the customer's words: the reason they chose."""
+        return {"customer_reason": self.customer_reason} if self.customer_reason else {}
+
+    def fingerprint(self) -> str:
+        """The input an idempotency key is bound to."""
+        return idempotency.fingerprint(
+            {
+                "order_number": self.order_number.strip(),
+                "contact": self.contact.strip().casefold(),
+                "comment": self.comment,
+                "reason": self.customer_reason,
+            }
+        )
+
+
+def cancellation(data: CancellationInput) -> Submission:
+    """A `requestCancellation` input as a submission."""
+    return Submission(
+        kind=RequestKind.CANCELLATION,
+        operation=AuditOperation.REQUEST_CANCELLATION,
+        order_number=data.order_number,
+        contact=data.contact,
+        comment=data.comment,
+        comment_limit=CANCELLATION_COMMENT_LIMIT,
+        customer_reason=data.reason.value,
+        idempotency_key=data.idempotency_key,
+    )
+
+
+def not_received(data: NotReceivedInput) -> Submission:
+    """A `reportNotReceived` input as a submission."""
+    return Submission(
+        kind=RequestKind.NOT_RECEIVED,
+        operation=AuditOperation.REPORT_NOT_RECEIVED,
+        order_number=data.order_number,
+        contact=data.contact,
+        comment=data.comment,
+        comment_limit=NOT_RECEIVED_COMMENT_LIMIT,
+        customer_reason=None,
+        idempotency_key=data.idempotency_key,
+    )
+
+
+def checked(sub: Submission) -> Submission | Refusal:
+    """The submission with its comment cleaned, or the first thing wrong with it."""
+    comment = clean_comment(sub.comment, limit=sub.comment_limit)
+    if isinstance(comment, Refusal):
+        return comment
+    problem = check_identity(sub.order_number, sub.contact) or check_idempotency_key(
+        sub.idempotency_key
+    )
+    return problem or replace(sub, comment=comment)
+
+
+class Submissions:
+    """Submits customer requests: intent before action, once per order and kind."""
+
+    def __init__(
+        self,
+        *,
+        access: OrderAccess,
+        lifecycle: Lifecycle,
+        pool: asyncpg.Pool,
+        audit: AuditWriter,
+        policy: Policy,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._access = access
+        self._lifecycle = lifecycle
+        self._pool = pool
+        self._audit = audit
+        self._policy = policy
+        self._clock = clock
+
+    async def request_cancellation(
+        self, *, data: CancellationInput, trail: Trail
+    ) -> CustomerRequest | Refusal:
+        """Cancel at once when the policy allows, hold for staff when it asks for review."""
+        return await self.submit(cancellation(data), trail=trail)
+
+    async def report_not_received(
+        self, *, data: NotReceivedInput, trail: Trail
+    ) -> CustomerRequest | Refusal:
+        """File a missing-parcel report for staff, when the policy says it is time."""
+        return await self.submit(not_received(data), trail=trail)
+
+    async def submit(self, submitted: Submission, *, trail: Trail) -> CustomerRequest | Refusal:
+        """The recipe; every refusal is audited and nothing reaches Shopify before the intent."""
+        sub = checked(submitted)
+        if isinstance(sub, Refusal):
+            return await self._refuse(submitted, trail, sub)
+        replayed = await self._replay(sub)
+        if replayed is not None:
+            return replayed
+        answer = await self._decide_and_act(sub, trail)
+        await self._remember(sub, answer)
+        return answer
+
+    async def _decide_and_act(self, sub: Submission, trail: Trail) -> CustomerRequest | Refusal:
+        order = await self._verified_order(sub, trail)
+        if order is None:
+            return await self._refuse(sub, trail, Refusal(code=UserErrorCode.ORDER_NOT_FOUND))
+        async with storage_errors():
+            existing = await requests.find(conn=self._pool, order_id=order.id, kind=sub.kind)
+        if existing is not None:
+            await self._note(sub, trail, AuditOutcome.EXISTING_REQUEST, order, existing)
+            return existing.request
+        decision = self._eligibility(sub.kind, order)
+        if not decision.eligible:
+            refusal = Refusal(
+                code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision
+            )
+            return await self._refuse(sub, trail, refusal, order_id=order.id)
+        stored, created = await self._write_intent(sub, trail, order)
+        if not created:
+            return stored.request  # another request won the race and acts for both
+        finished = await self._lifecycle.act(stored=stored, order=order, trail=trail)
+        return finished.request
+
+    async def _replay(self, sub: Submission) -> CustomerRequest | Refusal | None:
+        if not sub.idempotency_key:
+            return None
+        async with storage_errors():
+            found = await idempotency.recall(
+                conn=self._pool,
+                operation=sub.operation,
+                key=sub.idempotency_key,
+                digest=sub.fingerprint(),
+            )
+            if isinstance(found, idempotency.Reused):
+                return Refusal(
+                    code=UserErrorCode.IDEMPOTENCY_KEY_REUSED, field=("input", "idempotencyKey")
+                )
+            if found is None:
+                return None
+            request_id = found.response.get("request_id")
+            if request_id is not None:
+                stored = await requests.get(conn=self._pool, request_id=str(request_id))
+                if stored is not None:
+                    return stored.request  # replayed with its current status
+        return idempotency.decode_refusal(found.response["refusal"])
+
+    async def _remember(self, sub: Submission, answer: CustomerRequest | Refusal) -> None:
+        if not sub.idempotency_key:
+            return
+        async with storage_errors():
+            await idempotency.remember(
+                conn=self._pool,
+                operation=sub.operation,
+                key=sub.idempotency_key,
+                digest=sub.fingerprint(),
+                response=idempotency.encode_answer(answer),
+            )
+
+    async def _verified_order(self, sub: Submission, trail: Trail) -> Order | None:
+        """Always read fresh: a decision is never made on a cached snapshot."""
+        try:
+            return await self._access.verified_order(
+                order_number=sub.order_number, contact=sub.contact, trail=trail, fresh=True
+            )
+        except RateLimited:
+            await self._note(sub, trail, AuditOutcome.RATE_LIMITED)
+            raise
+        except UpstreamUnavailable:
+            await self._note(sub, trail, AuditOutcome.UPSTREAM_UNAVAILABLE)
+            raise
+
+    def _eligibility(self, kind: RequestKind, order: Order) -> Eligibility:
+        now = self._clock()
+        if kind is RequestKind.CANCELLATION:
+            return eligibility.cancellation_eligibility(order, self._policy.cancellation, now)
+        return eligibility.not_received_eligibility(order, self._policy.not_received, now)
+
+    async def _write_intent(
+        self, sub: Submission, trail: Trail, order: Order
+    ) -> tuple[StoredRequest, bool]:
+        """The request and its audit event in one transaction, before Shopify hears of it.
+
+        Returns the request and whether this call created it: only the creator acts.
+        """
+        status = self._lifecycle.initial_status(sub.kind, order)
+        async with storage_errors(), self._pool.acquire() as conn, conn.transaction():
+            stored = await requests.create(
+                conn=conn,
+                kind=sub.kind,
+                status=status,
+                order_id=order.id,
+                order_name=order.number,
+                now=self._clock(),
+                customer_reason=sub.customer_reason,
+                comment=sub.comment,
+                locale=trail.locale,
+                details=requests.details_for(order),
+            )
+            if stored is None:
+                existing = await requests.find(conn=conn, order_id=order.id, kind=sub.kind)
+                assert existing is not None, "a conflicting request must exist"
+                return existing, False
+            event = trail.event(
+                sub.operation,
+                outcome=AuditOutcome.of(status),
+                order_id=order.id,
+                customer_request_id=stored.request.id,
+                decision=AuditDecision.ACCEPTED,
+                details={"customer_reason": sub.customer_reason},
+            )
+            await audit.append(conn=conn, events=[event])
+            return stored, True
+
+    async def _refuse(
+        self, sub: Submission, trail: Trail, refusal: Refusal, *, order_id: str | None = None
+    ) -> Refusal:
+        event = trail.event(
+            sub.operation,
+            outcome=AuditOutcome.of(refusal.code),
+            order_id=order_id,
+            decision=AuditDecision.REFUSED,
+            reason=refusal.reason.value if refusal.reason else None,
+            details=sub.audit_details,
+        )
+        await self._audit.submit(event)
+        return refusal
+
+    async def _note(
+        self,
+        sub: Submission,
+        trail: Trail,
+        outcome: AuditOutcome,
+        order: Order | None = None,
+        existing: StoredRequest | None = None,
+    ) -> None:
+        """Audit an answer that is neither a refusal nor a new request."""
+        event = trail.event(
+            sub.operation,
+            outcome=outcome,
+            order_id=order.id if order else None,
+            customer_request_id=existing.request.id if existing else None,
+            details=sub.audit_details,
+        )
+        await self._audit.submit(event)
