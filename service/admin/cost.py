@@ -1,4 +1,5 @@
-"""Pure leaky-bucket arithmetic for Shopify's calculated query cost; no I/O."""
+"""Pure leaky-bucket arithmetic for Shopify's calculated query cost: parsing a response's cost,
+the bucket's level over time, and when a call may go. No I/O."""
 
 from __future__ import annotations
 
@@ -68,17 +69,69 @@ def seconds_until_available(
 ) -> float:
     """Seconds from now until `needed` points are in the bucket last seen `elapsed` seconds ago.
 
-    The bucket refills at `restore_rate` but never beyond `maximum_available`, so the points
-    it holds now are `min(maximum, current + rate * elapsed)`. It is 0 when they already
-    suffice, and `math.inf` when they never can: a query costing more than the bucket holds,
-    or a bucket that does not refill.
+    It is 0 when the points there suffice, and `math.inf` when they never can: a query
+    costing more than the bucket holds, or a bucket that does not refill.
     """
-    elapsed = max(elapsed, 0.0)
-    available = min(
-        status.maximum_available, status.currently_available + status.restore_rate * elapsed
-    )
+    available = level(observe(status, now=0.0), now=elapsed)
     if needed <= available:
         return 0.0
     if needed > status.maximum_available or status.restore_rate <= 0:
         return math.inf
     return (needed - available) / status.restore_rate
+
+
+@dataclass(frozen=True, slots=True)
+class BucketState:
+    """The shop's bucket as last known: `available` points at time `observed_at`."""
+
+    maximum: float
+    available: float
+    restore_rate: float
+    observed_at: float
+
+
+def observe(status: ThrottleStatus, *, now: float) -> BucketState:
+    """The bucket as a response's `throttleStatus` reports it, received at `now`."""
+    return BucketState(
+        maximum=status.maximum_available,
+        available=status.currently_available,
+        restore_rate=status.restore_rate,
+        observed_at=now,
+    )
+
+
+def level(state: BucketState, *, now: float) -> float:
+    """Points in the bucket at `now`: refilled since it was observed, never beyond its maximum."""
+    elapsed = max(now - state.observed_at, 0.0)
+    return min(state.maximum, state.available + state.restore_rate * elapsed)
+
+
+def admit(state: BucketState | None, *, cost: float, now: float, reserve: float) -> float:
+    """Seconds until a call of `cost` may go, leaving `reserve` points: 0 is now, inf is never.
+
+    An unknown bucket admits everything; the first response tells what it holds. A call
+    that costs more than the bucket can hold never goes.
+    """
+    if state is None:
+        return 0.0
+    if cost > state.maximum:
+        return math.inf
+    needed = min(cost + reserve, state.maximum)
+    status = ThrottleStatus(
+        maximum_available=state.maximum,
+        currently_available=state.available,
+        restore_rate=state.restore_rate,
+    )
+    return seconds_until_available(status, needed=needed, elapsed=now - state.observed_at)
+
+
+def take(state: BucketState | None, *, cost: float, now: float) -> BucketState | None:
+    """The bucket after an admitted call of `cost` left at `now`."""
+    if state is None:
+        return None
+    return BucketState(
+        maximum=state.maximum,
+        available=level(state, now=now) - cost,
+        restore_rate=state.restore_rate,
+        observed_at=now,
+    )

@@ -1,24 +1,22 @@
 """A cost gate mirroring Shopify's leaky bucket, so calls wait here instead of being throttled.
 
-The arithmetic (`admit`, `take`, `observe`) is pure. `CostGate` keeps the bucket in this
-process; `RedisCostGate` keeps it in Redis and decides in one Lua script, so every replica
-spends from the same bucket, timed by the Redis server's clock.
+The arithmetic is pure and lives in `admin.cost`. `CostGate` keeps the bucket in this
+process; `RedisCostGate` keeps it in Redis and decides in one Lua script (the same arithmetic,
+written for Redis), so every replica spends from the same bucket, timed by Redis's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from service.admin.cost import ThrottleStatus, seconds_until_available
+from service.admin.cost import BucketState, ThrottleStatus, admit, observe, take
 from service.admin.errors import ErrorKind, UpstreamUnavailable
 
 logger = logging.getLogger("ordergate.admin")
@@ -29,63 +27,6 @@ DEFAULT_MUTATION_RESERVE = 100.0
 _MIN_SLEEP = 0.01
 # A bucket nobody has heard of for this long says nothing about the bucket now.
 _STATE_TTL_SECONDS = 600
-
-
-@dataclass(frozen=True, slots=True)
-class BucketState:
-    """The shop's bucket as last known: `available` points at time `observed_at`."""
-
-    maximum: float
-    available: float
-    restore_rate: float
-    observed_at: float
-
-
-def observe(status: ThrottleStatus, *, now: float) -> BucketState:
-    """The bucket as a response's `throttleStatus` reports it, received at `now`."""
-    return BucketState(
-        maximum=status.maximum_available,
-        available=status.currently_available,
-        restore_rate=status.restore_rate,
-        observed_at=now,
-    )
-
-
-def level(state: BucketState, *, now: float) -> float:
-    """Points in the bucket at `now`: refilled since it was observed, never beyond its maximum."""
-    elapsed = max(now - state.observed_at, 0.0)
-    return min(state.maximum, state.available + state.restore_rate * elapsed)
-
-
-def admit(state: BucketState | None, *, cost: float, now: float, reserve: float) -> float:
-    """Seconds until a call of `cost` may go, leaving `reserve` points: 0 is now, inf is never.
-
-    An unknown bucket admits everything; the first response tells what it holds. A call
-    that costs more than the bucket can hold never goes.
-    """
-    if state is None:
-        return 0.0
-    if cost > state.maximum:
-        return math.inf
-    needed = min(cost + reserve, state.maximum)
-    status = ThrottleStatus(
-        maximum_available=state.maximum,
-        currently_available=state.available,
-        restore_rate=state.restore_rate,
-    )
-    return seconds_until_available(status, needed=needed, elapsed=now - state.observed_at)
-
-
-def take(state: BucketState | None, *, cost: float, now: float) -> BucketState | None:
-    """The bucket after an admitted call of `cost` left at `now`."""
-    if state is None:
-        return None
-    return BucketState(
-        maximum=state.maximum,
-        available=level(state, now=now) - cost,
-        restore_rate=state.restore_rate,
-        observed_at=now,
-    )
 
 
 async def _wait_for_admission(
@@ -161,6 +102,7 @@ class CostGate:
         self._state = observe(status, now=self._clock())
 
 
+# `admit` and `take` of admin.cost, run inside Redis so reading and taking are one step.
 # KEYS[1]: the bucket hash. ARGV: cost, reserve, ttl. Returns the wait in seconds as text,
 # because Redis truncates Lua numbers to integers.
 _ACQUIRE = """

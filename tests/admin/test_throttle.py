@@ -8,17 +8,9 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from service.admin.cost import ThrottleStatus
+from service.admin.cost import BucketState, ThrottleStatus, admit, level, observe, take
 from service.admin.errors import ErrorKind, UpstreamUnavailable
-from service.admin.throttle import (
-    BucketState,
-    CostGate,
-    RedisCostGate,
-    admit,
-    level,
-    observe,
-    take,
-)
+from service.admin.throttle import CostGate, RedisCostGate
 
 
 def bucket(
