@@ -20,6 +20,22 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+class _Declare:
+    """Makes metrics in one registry, so each metric below is one readable line."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+
+    def counter(self, name: str, doc: str, *labels: str) -> Counter:
+        return Counter(name, doc, labels, registry=self._registry)
+
+    def gauge(self, name: str, doc: str) -> Gauge:
+        return Gauge(name, doc, registry=self._registry)
+
+    def histogram(self, name: str, doc: str, *labels: str) -> Histogram:
+        return Histogram(name, doc, labels, buckets=_LATENCY_BUCKETS, registry=self._registry)
+
+
 class Metrics:
     """Every metric ordergate exports; `render()` is the body of `GET /metrics`."""
 
@@ -27,77 +43,61 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
-        self.requests = Counter(
+        new = _Declare(self.registry)
+        self.requests = new.counter(
             "ordergate_requests_total",
             "Storefront operations by operation and outcome.",
-            ["operation", "outcome"],
-            registry=self.registry,
+            "operation",
+            "outcome",
         )
-        self.request_seconds = Histogram(
-            "ordergate_request_duration_seconds",
-            "Storefront operation latency.",
-            ["operation"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
+        self.request_seconds = new.histogram(
+            "ordergate_request_duration_seconds", "Storefront operation latency.", "operation"
         )
-        self.admin_calls = Counter(
-            "ordergate_admin_calls_total",
-            "Admin API calls by operation and outcome.",
-            ["operation", "outcome"],
-            registry=self.registry,
+        self.rate_limited = new.counter(
+            "ordergate_rate_limited_total", "Requests refused by a rate limit, by limit.", "limit"
         )
-        self.admin_cost = Counter(
-            "ordergate_admin_cost_points_total",
-            "Admin API cost points spent (actual cost, or requested when no actual is given).",
-            ["operation"],
-            registry=self.registry,
-        )
-        self.admin_available = Gauge(
-            "ordergate_admin_cost_available_points",
-            "Cost points left in the shop's bucket at the last Admin response.",
-            registry=self.registry,
-        )
-        self.admin_seconds = Histogram(
-            "ordergate_admin_call_duration_seconds",
-            "Admin API call latency.",
-            ["operation"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.audit_queue_depth = Gauge(
-            "ordergate_audit_queue_depth",
-            "Audit events waiting for the background writer.",
-            registry=self.registry,
-        )
-        self.audit_flush_seconds = Histogram(
-            "ordergate_audit_flush_duration_seconds",
-            "Time to write one batch of audit events.",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.audit_events_written = Counter(
-            "ordergate_audit_events_written_total",
-            "Audit events written by the background writer.",
-            registry=self.registry,
-        )
-        self.rate_limited = Counter(
-            "ordergate_rate_limited_total",
-            "Requests refused by a rate limit, by limit.",
-            ["limit"],
-            registry=self.registry,
-        )
-
-        self.admin_throttle_waits = Histogram(
-            "ordergate_admin_throttle_wait_seconds",
-            "Time Admin calls waited for cost points in the shared bucket.",
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.order_cache = Counter(
+        self.order_cache = new.counter(
             "ordergate_order_cache_total",
             "Order snapshot cache lookups by event (hit, miss, coalesced).",
-            ["event"],
-            registry=self.registry,
+            "event",
+        )
+        self._declare_admin(new)
+        self._declare_audit(new)
+
+    def _declare_admin(self, new: _Declare) -> None:
+        self.admin_calls = new.counter(
+            "ordergate_admin_calls_total",
+            "Admin API calls by operation and outcome.",
+            "operation",
+            "outcome",
+        )
+        self.admin_cost = new.counter(
+            "ordergate_admin_cost_points_total",
+            "Admin API cost points spent (actual cost, or requested when no actual is given).",
+            "operation",
+        )
+        self.admin_available = new.gauge(
+            "ordergate_admin_cost_available_points",
+            "Cost points left in the shop's bucket at the last Admin response.",
+        )
+        self.admin_seconds = new.histogram(
+            "ordergate_admin_call_duration_seconds", "Admin API call latency.", "operation"
+        )
+        self.admin_throttle_waits = new.histogram(
+            "ordergate_admin_throttle_wait_seconds",
+            "Time Admin calls waited for cost points in the shared bucket.",
+        )
+
+    def _declare_audit(self, new: _Declare) -> None:
+        self.audit_queue_depth = new.gauge(
+            "ordergate_audit_queue_depth", "Audit events waiting for the background writer."
+        )
+        self.audit_flush_seconds = new.histogram(
+            "ordergate_audit_flush_duration_seconds", "Time to write one batch of audit events."
+        )
+        self.audit_events_written = new.counter(
+            "ordergate_audit_events_written_total",
+            "Audit events written by the background writer.",
         )
 
     def observe_order_cache(self, event: str) -> None:
