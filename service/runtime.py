@@ -84,26 +84,11 @@ async def open_runtime(
     """Open pool, audit writer, HTTP session and (in dev) the sandbox; close them in reverse."""
     async with AsyncExitStack() as stack:
         shared = await _open_shared(settings, stack, metrics=metrics)
-        limits = open_rate_limits(
-            redis=shared.redis,
-            per_client=settings.limit_per_client,
-            per_order=settings.limit_per_order,
-            prefix=shared.scope,
+        limits, cache = _protection(settings, shared, metrics)
+        names = OrderNameFormat(
+            settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
         )
-        cache = OrderCache(
-            redis=shared.redis,
-            ttl=settings.order_cache_seconds,
-            prefix=shared.scope,
-            on_event=metrics.observe_order_cache,
-        )
-        access = OrderAccess(
-            admin=shared.admin,
-            limits=limits,
-            cache=cache,
-            names=OrderNameFormat(
-                settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
-            ),
-        )
+        access = OrderAccess(admin=shared.admin, limits=limits, cache=cache, names=names)
         lifecycle = Lifecycle(
             pool=shared.pool,
             admin=shared.admin,
@@ -114,18 +99,20 @@ async def open_runtime(
         reconciler = Reconciler(pool=shared.pool, lifecycle=lifecycle, clock=clock)
         reconciler.start()
         stack.push_async_callback(reconciler.close)
+        lookup = OrderLookup(
+            access=access, pool=shared.pool, audit=shared.audit, policy=policy, clock=clock
+        )
+        submissions = Submissions(
+            access=access,
+            lifecycle=lifecycle,
+            pool=shared.pool,
+            audit=shared.audit,
+            policy=policy,
+            clock=clock,
+        )
         yield Runtime(
-            lookup=OrderLookup(
-                access=access, pool=shared.pool, audit=shared.audit, policy=policy, clock=clock
-            ),
-            submissions=Submissions(
-                access=access,
-                lifecycle=lifecycle,
-                pool=shared.pool,
-                audit=shared.audit,
-                policy=policy,
-                clock=clock,
-            ),
+            lookup=lookup,
+            submissions=submissions,
             limits=limits,
             trusted_proxies=parse_networks(settings.trusted_proxies),
             messages=Messages.load(),
@@ -134,6 +121,25 @@ async def open_runtime(
             pool=shared.pool,
             redis=shared.redis,
         )
+
+
+def _protection(
+    settings: Settings, shared: _Shared, metrics: Metrics
+) -> tuple[RateLimits, OrderCache]:
+    """The limits and the snapshot cache, in Redis when there is one."""
+    limits = open_rate_limits(
+        redis=shared.redis,
+        per_client=settings.limit_per_client,
+        per_order=settings.limit_per_order,
+        prefix=shared.scope,
+    )
+    cache = OrderCache(
+        redis=shared.redis,
+        ttl=settings.order_cache_seconds,
+        prefix=shared.scope,
+        on_event=metrics.observe_order_cache,
+    )
+    return limits, cache
 
 
 async def _open_shared(settings: Settings, stack: AsyncExitStack, *, metrics: Metrics) -> _Shared:
