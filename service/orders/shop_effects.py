@@ -6,6 +6,7 @@ Shared by the storefront mutations and the reconciler, so a retried action is th
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from service.admin.shop import STAFF_NOTE_LIMIT, CancelOutcome, Shop
@@ -29,14 +30,53 @@ METAFIELD_KEYS = {
     RequestKind.NOT_RECEIVED: "not_received_report",
 }
 _HOLDABLE = {FulfillmentOrderStatus.OPEN, FulfillmentOrderStatus.SCHEDULED}
+CUSTOMER_COMMENT_LABEL = "Customer's comment (unverified)"
+# Whitespace, controls, format characters (bidi marks, zero-width), separators, surrogates and
+# private use: anything that could break a line, reorder it or hide text.
+_BREAKING_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Zs", "Zl", "Zp"}
+# Double quotes and their look-alikes become an apostrophe, so the only double quotes on the
+# customer's line are the two ordergate writes around the comment.
+_QUOTE_LOOKALIKES = str.maketrans(dict.fromkeys('"\u201c\u201d\u201e\u201f\u2033\u2036\uff02', "'"))
+
+
+def one_line(text: str) -> str:
+    """Customer text on one line: each whitespace, control or format run becomes one space."""
+    kept: list[str] = []
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in _BREAKING_CATEGORIES:
+            if kept and kept[-1] != " ":
+                kept.append(" ")
+        else:
+            kept.append(char)
+    return "".join(kept).rstrip(" ")
+
+
+def _quoted_comment(comment: str, *, room: int) -> str:
+    """The labelled, quoted comment in at most `room` characters, cut inside the quotes."""
+    opening = f'{CUSTOMER_COMMENT_LABEL}: "'
+    text = comment.translate(_QUOTE_LOOKALIKES)
+    space = room - len(opening) - 1
+    if len(text) > space:
+        text = text[: space - 1].rstrip(" ") + "…"
+    return f'{opening}{text}"'
 
 
 def staff_note(stored: StoredRequest) -> str:
-    """The note Shopify keeps with the cancellation: request id, reason and comment."""
-    note = f"ordergate request {stored.request.id}; customer reason: {stored.customer_reason}"
-    if stored.comment:
-        note += f"; comment: {stored.comment}"
-    return note if len(note) <= STAFF_NOTE_LIMIT else note[: STAFF_NOTE_LIMIT - 1] + "…"
+    """The cancellation's staff note: ordergate's own line, then the customer's comment quoted.
+
+    Customer text never starts a line of its own and stays inside the quotes, so a comment
+    cannot pass for something staff or ordergate wrote.
+    """
+    own = f"ordergate request {stored.request.id}; customer reason: {stored.customer_reason or '-'}"
+    comment = one_line(stored.comment or "")
+    if not comment:
+        return own
+    return f"{own}\n{_quoted_comment(comment, room=STAFF_NOTE_LIMIT - len(own) - 1)}"
+
+
+def hold_note(stored: StoredRequest) -> str:
+    """The fulfilment hold's notes: the request only, never customer text."""
+    return f"Cancellation requested by the customer (ordergate request {stored.request.id})."
 
 
 async def cancel(shop: Shop, *, stored: StoredRequest, policy: CancellationPolicy) -> CancelOutcome:
@@ -70,7 +110,7 @@ def request_document(order: Order, stored: StoredRequest) -> dict[str, Any]:
         "kind": request.kind.value,
         "submitted_at": request.submitted_at.isoformat(),
         "order": order.number,
-        "comment": stored.comment,
+        "comment": one_line(stored.comment or "") or None,
     }
     if request.kind is RequestKind.CANCELLATION:
         document["customer_reason"] = stored.customer_reason
@@ -94,7 +134,7 @@ async def _record(shop: Shop, *, order: Order, stored: StoredRequest, tag: str) 
 
 async def hold_for_review(shop: Shop, *, order: Order, stored: StoredRequest) -> None:
     """Stop the warehouse, tag the order and leave the request for staff. Safe to repeat."""
-    notes = f"Cancellation requested by the customer (ordergate request {stored.request.id})."
+    notes = hold_note(stored)
     for fulfillment_order in order.fulfillment_orders:
         if fulfillment_order.status in _HOLDABLE:
             await shop.hold_fulfillment_order(
