@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 
 import phonenumbers
@@ -34,9 +35,15 @@ def _region_of(e164: str | None) -> str | None:
         return None
 
 
+def _digest(value: str) -> bytes:
+    # Any string a client can send, lone surrogates included, has a digest: a contact that
+    # cannot be encoded must fail the comparison like any other wrong contact, not raise.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
 def _same(left: str | None, right: str | None) -> bool:
     # Compare even when one side is missing, so timing says nothing about which part failed.
-    return hmac.compare_digest((left or "\x00").encode(), (right or "\x01").encode())
+    return hmac.compare_digest(_digest(left or "\x00"), _digest(right or "\x01"))
 
 
 def contact_matches(order: Order, contact: str) -> bool:

@@ -342,6 +342,7 @@ class AuditOutcome(enum.StrEnum):
 
     OK = "ok"
     EXISTING_REQUEST = "existing_request"  # a repeat answered with the request already there
+    REPLAYED = "replayed"  # an idempotency key answered with the request it made
     RATE_LIMITED = "RATE_LIMITED"
     ADMIN_FAILED = "admin_failed"  # acting in Shopify failed; the reconciler retries
     INVALID_INPUT = UserErrorCode.INVALID_INPUT.value

@@ -1,8 +1,11 @@
 """Short-lived order snapshots (Redis when configured, else in process), one load per key at once.
 
-Lookups read through this cache; mutations never do. Whoever changes an order, or one of
-its requests, drops its entry. A load that was in flight when its key was dropped is
-returned to its callers but not stored, so a drop is never undone by an older snapshot.
+"No such order" is cached like an order, for the same time: otherwise an unknown number
+would answer slower than a known one with a wrong contact (a timing oracle), and differently
+during a Shopify outage. Lookups read through this cache; mutations never do. Whoever
+changes an order, or one of its requests, drops its entry. A load that was in flight when
+its key was dropped is returned to its callers but not stored, so a drop is never undone by
+an older snapshot.
 """
 
 from __future__ import annotations
@@ -103,6 +106,22 @@ def order_from_json(text: str | bytes) -> Order:
     return order
 
 
+class _Absent(enum.Enum):
+    """Nothing cached under a key (as opposed to a cached "no such order", which is None)."""
+
+    MISS = enum.auto()
+
+
+_NO_SUCH_ORDER = json.dumps({"v": _FORMAT, "order": None}, separators=(",", ":"))
+
+
+def _snapshot_from_json(text: str | bytes) -> Order | None:
+    payload = json.loads(text)
+    if isinstance(payload, dict) and payload.get("v") == _FORMAT and payload["order"] is None:
+        return None
+    return order_from_json(text)
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -132,7 +151,7 @@ class OrderCache:
         self._prefix = prefix
         self._on_event = on_event
         self._clock = clock
-        self._local: dict[str, tuple[float, Order]] = {}
+        self._local: dict[str, tuple[float, Order | None]] = {}
         self._flights: dict[str, _Flight] = {}
         self._store_if_current = redis.register_script(_STORE_IF_CURRENT) if redis else None
 
@@ -141,12 +160,12 @@ class OrderCache:
     ) -> Order | None:
         """The cached order for `key`, or the one `load` returns (shared with concurrent callers).
 
-        None (no such order) is returned but not cached, so a new order shows up at once.
+        None (no such order) is cached too, for the same time-to-live.
         """
         flight = self._flights.get(key)
         if flight is None:
             cached = await self._read(key)
-            if cached is not None:
+            if cached is not _Absent.MISS:
                 self._event("hit")
                 return cached
             flight = self._flights.get(key)  # another caller may have started while we read
@@ -192,7 +211,7 @@ class OrderCache:
         try:
             version = await self._version(key)
             order = await load()
-            if order is not None and not flight.dropped:
+            if not flight.dropped:
                 await self._write(key, order, version)
             return order
         finally:
@@ -214,23 +233,23 @@ class OrderCache:
             return raw.decode()
         return raw if isinstance(raw, str) else ""
 
-    async def _read(self, key: str) -> Order | None:
+    async def _read(self, key: str) -> Order | _Absent | None:
         if self._redis is None:
             entry = self._local.get(key)
             if entry is None or entry[0] <= self._clock():
                 self._local.pop(key, None)
-                return None
+                return _Absent.MISS
             return entry[1]
         try:
             raw = await self._redis.get(self._keys(key)[1])
-            return order_from_json(raw) if raw is not None else None
+            return _snapshot_from_json(raw) if raw is not None else _Absent.MISS
         except RedisError as exc:
             logger.warning("order cache read failed error=%s", type(exc).__name__)
         except (ValueError, KeyError, TypeError):
             logger.warning("order cache entry unreadable; treated as a miss")
-        return None
+        return _Absent.MISS
 
-    async def _write(self, key: str, order: Order, version: str) -> None:
+    async def _write(self, key: str, order: Order | None, version: str) -> None:
         if self._redis is None:
             if len(self._local) >= _MAX_LOCAL_ENTRIES:
                 self._local.pop(next(iter(self._local)))
@@ -238,7 +257,8 @@ class OrderCache:
             return
         assert self._store_if_current is not None
         version_key, value_key = self._keys(key)
-        args: list[str | int] = [version, order_to_json(order), max(int(self._ttl * 1000), 1)]
+        value = order_to_json(order) if order is not None else _NO_SUCH_ORDER
+        args: list[str | int] = [version, value, max(int(self._ttl * 1000), 1)]
         try:
             await self._store_if_current(keys=[version_key, value_key], args=args)
         except RedisError as exc:

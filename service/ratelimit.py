@@ -1,4 +1,13 @@
-"""Per-client and per-order moving-window limits, in Redis when configured, else in process."""
+"""Per-client and per-order moving-window limits, in Redis when configured, else in process.
+
+Both limits count in a moving window of timestamped entries. Taking an entry and testing the
+limit are one atomic step (one Lua script in Redis, no await in between in process), so
+concurrent requests can never all slip under a limit that each of them alone would meet.
+
+A contact check on an order takes an entry *before* Shopify is asked and gives it back when
+the contact matched: only failed checks stay counted, and sixteen concurrent guesses at an
+order with one try left get one try, not sixteen.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +15,14 @@ import hashlib
 import ipaddress
 import math
 import time
+import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis.asyncio as aioredis
-from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits import parse
 from redis.exceptions import RedisError
 
 CLIENT_LIMIT = "client"
@@ -23,11 +33,33 @@ _IPV6_CLIENT_PREFIX = 64
 
 
 @dataclass(frozen=True, slots=True)
+class Window:
+    """At most `limit` entries in any `seconds`-long window."""
+
+    limit: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, notation: str) -> Window:
+        """`30/minute`, `10/hour`, `5 per 2 seconds`: the `limits` package's notation."""
+        item = parse(notation)
+        return cls(limit=item.amount, seconds=float(item.get_expiry()))
+
+
+@dataclass(frozen=True, slots=True)
 class Verdict:
     """Whether a limit lets the caller through, and if not, how many seconds until it does."""
 
     allowed: bool
     retry_after: int = 0
+
+    @classmethod
+    def after(cls, wait: float) -> Verdict:
+        """Allowed when `wait` is 0; else refused for `wait` seconds, rounded up, at least 1."""
+        if wait <= 0:
+            return cls(allowed=True)
+        # "Retry now" would only meet the limit again.
+        return cls(allowed=False, retry_after=max(1, math.ceil(wait)))
 
 
 class RateLimited(Exception):
@@ -41,6 +73,128 @@ class RateLimited(Exception):
 
 class LimitsUnavailable(Exception):
     """The limit store (Redis) could not be reached; the request must not go ahead."""
+
+
+class WindowStore(Protocol):
+    """Where entries are counted: Redis for every replica, or this process alone."""
+
+    async def take(self, key: str, window: Window, entry: str) -> float:
+        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+
+    async def give_back(self, key: str, entry: str) -> None:
+        """Remove an entry taken before (a contact check that passed)."""
+
+    async def wait(self, key: str, window: Window) -> float:
+        """Seconds until the window has room (0: it has); takes nothing."""
+
+
+class MemoryWindows:
+    """Windows kept in this process; the event loop makes each call atomic."""
+
+    # Every this many takes, windows nobody touched for a while are forgotten, so addresses
+    # seen once do not stay in memory for the life of the process.
+    _SWEEP_EVERY = 4096
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[str, deque[tuple[float, str]]] = {}
+        self._longest = 0.0
+        self._takes = 0
+
+    def _current(self, key: str, window: Window) -> deque[tuple[float, str]]:
+        entries = self._entries.setdefault(key, deque())
+        horizon = self._clock() - window.seconds
+        while entries and entries[0][0] <= horizon:
+            entries.popleft()
+        return entries
+
+    def _wait(self, entries: deque[tuple[float, str]], window: Window) -> float:
+        if len(entries) < window.limit:
+            return 0.0
+        return entries[0][0] + window.seconds - self._clock()
+
+    async def take(self, key: str, window: Window, entry: str) -> float:
+        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+        self._sweep(window)
+        entries = self._current(key, window)
+        wait = self._wait(entries, window)
+        if wait <= 0:
+            entries.append((self._clock(), entry))
+        return wait
+
+    def _sweep(self, window: Window) -> None:
+        self._longest = max(self._longest, window.seconds)
+        self._takes += 1
+        if self._takes % self._SWEEP_EVERY:
+            return
+        horizon = self._clock() - self._longest
+        stale = [
+            key
+            for key, entries in self._entries.items()
+            if not entries or entries[-1][0] <= horizon
+        ]
+        for key in stale:
+            del self._entries[key]
+
+    async def give_back(self, key: str, entry: str) -> None:
+        """Remove an entry taken before."""
+        entries = self._entries.get(key)
+        if entries is not None:
+            self._entries[key] = deque(item for item in entries if item[1] != entry)
+
+    async def wait(self, key: str, window: Window) -> float:
+        """Seconds until the window has room; takes nothing."""
+        return self._wait(self._current(key, window), window)
+
+
+def _quiet(entries: deque[tuple[float, str]], horizon: float) -> bool:
+    return not entries or entries[-1][0] <= horizon
+
+
+# KEYS[1]: the window's sorted set. ARGV: limit, seconds, entry ('' only tests for room).
+# Returns the wait in seconds as text, because Redis truncates Lua numbers to integers.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local limit, seconds = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - seconds)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  if ARGV[3] ~= '' then
+    redis.call('ZADD', KEYS[1], now, ARGV[3])
+    redis.call('EXPIRE', KEYS[1], math.ceil(seconds))
+  end
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + seconds - now)
+"""
+
+
+class RedisWindows:
+    """Windows shared by every replica, timed by the Redis server's clock."""
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self._redis = redis
+        self._take = redis.register_script(_TAKE)
+
+    async def take(self, key: str, window: Window, entry: str) -> float:
+        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+        try:
+            answer = await self._take(keys=[key], args=[window.limit, window.seconds, entry])
+        except RedisError as exc:
+            raise LimitsUnavailable(type(exc).__name__) from None
+        return float(answer)
+
+    async def give_back(self, key: str, entry: str) -> None:
+        """Remove an entry taken before."""
+        try:
+            await self._redis.zrem(key, entry)
+        except RedisError as exc:
+            raise LimitsUnavailable(type(exc).__name__) from None
+
+    async def wait(self, key: str, window: Window) -> float:
+        """Seconds until the window has room; takes nothing."""
+        return await self.take(key, window, "")
 
 
 def _digest(value: str) -> str:
@@ -59,62 +213,51 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
+@dataclass(frozen=True, slots=True)
+class ContactCheck:
+    """One counted attempt at an order's contact; `discard()` un-counts it."""
+
+    _store: WindowStore
+    _key: str
+    _entry: str
+
+    async def discard(self) -> None:
+        """Un-count this attempt: the contact matched, or no contact was checked at all."""
+        await self._store.give_back(self._key, self._entry)
+
+
 class RateLimits:
-    """The two limits of CONTRACT §2 over one `limits` storage."""
+    """The two limits of CONTRACT §2 over one window store."""
 
     def __init__(
-        self,
-        *,
-        storage: MemoryStorage | RedisStorage,
-        per_client: RateLimitItem,
-        per_order: RateLimitItem,
-        prefix: str,
-        clock: Callable[[], float] = time.time,
+        self, *, store: WindowStore, per_client: Window, per_order: Window, prefix: str
     ) -> None:
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._store = store
         self._per_client = per_client
         self._per_order = per_order
         self._prefix = prefix
-        self._clock = clock
+
+    def _key(self, limit: str, identity: str) -> str:
+        return f"{self._prefix}:{limit}:{_digest(identity)}"
 
     async def hit_client(self, address: str) -> Verdict:
         """Count one request from `address`; refused once the per-client limit is spent."""
-        ids = (self._prefix, CLIENT_LIMIT, _digest(client_key(address)))
-        try:
-            if await self._limiter.hit(self._per_client, *ids):
-                return Verdict(allowed=True)
-            return Verdict(allowed=False, retry_after=await self._wait(self._per_client, ids))
-        except RedisError as exc:
-            raise LimitsUnavailable(type(exc).__name__) from None
+        key = self._key(CLIENT_LIMIT, client_key(address))
+        return Verdict.after(await self._store.take(key, self._per_client, uuid.uuid4().hex))
 
-    async def order_locked(self, order_name: str) -> Verdict:
-        """Whether lookups of `order_name` are locked by failed contact checks; consumes nothing."""
-        ids = (self._prefix, ORDER_LIMIT, _digest(order_name))
-        try:
-            if await self._limiter.test(self._per_order, *ids):
-                return Verdict(allowed=True)
-            return Verdict(allowed=False, retry_after=await self._wait(self._per_order, ids))
-        except RedisError as exc:
-            raise LimitsUnavailable(type(exc).__name__) from None
-
-    async def record_failed_contact(self, order_name: str) -> None:
-        """Count one failed contact check against `order_name`, from whatever address."""
-        ids = (self._prefix, ORDER_LIMIT, _digest(order_name))
-        try:
-            await self._limiter.hit(self._per_order, *ids)
-        except RedisError as exc:
-            raise LimitsUnavailable(type(exc).__name__) from None
-
-    async def check_order(self, order_name: str) -> None:
-        """`order_locked`, raising `RateLimited` when the order is locked."""
-        verdict = await self.order_locked(order_name)
+    async def start_contact_check(self, order_name: str) -> ContactCheck:
+        """Count an attempt at `order_name`'s contact, or raise `RateLimited` when the order
+        is locked by failed attempts from any address."""
+        key, entry = self._key(ORDER_LIMIT, order_name), uuid.uuid4().hex
+        verdict = Verdict.after(await self._store.take(key, self._per_order, entry))
         if not verdict.allowed:
             raise RateLimited(ORDER_LIMIT, verdict.retry_after)
+        return ContactCheck(self._store, key, entry)
 
-    async def _wait(self, item: RateLimitItem, ids: tuple[str, ...]) -> int:
-        stats = await self._limiter.get_window_stats(item, *ids)
-        # Whole seconds, rounded up, and never 0: "retry now" would only meet the limit again.
-        return max(1, math.ceil(stats.reset_time - self._clock()))
+    async def order_locked(self, order_name: str) -> Verdict:
+        """Whether `order_name` is locked by failed contact checks; counts nothing."""
+        key = self._key(ORDER_LIMIT, order_name)
+        return Verdict.after(await self._store.wait(key, self._per_order))
 
 
 def open_rate_limits(
@@ -129,20 +272,10 @@ def open_rate_limits(
     `per_client` and `per_order` use `limits` notation, e.g. "30/minute". The caller owns
     `redis` and closes it; the limits hold no other resource.
     """
-    storage: MemoryStorage | RedisStorage
-    if redis is None:
-        storage = MemoryStorage()
-    else:
-        storage = RedisStorage(
-            "redis://",
-            implementation="redispy",
-            key_prefix=prefix,
-            # limits types its options narrowly but hands them to redis-py, which takes a pool.
-            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
-        )
+    store: WindowStore = MemoryWindows() if redis is None else RedisWindows(redis)
     return RateLimits(
-        storage=storage,
-        per_client=parse(per_client),
-        per_order=parse(per_order),
+        store=store,
+        per_client=Window.parse(per_client),
+        per_order=Window.parse(per_order),
         prefix=prefix,
     )

@@ -108,7 +108,7 @@ async def test_order_is_open_until_failed_contacts_reach_the_limit(
     make_limits: LimitsFactory,
 ) -> None:
     limits = make_limits(per_order="2/hour")
-    await limits.record_failed_contact("#1001")
+    await limits.start_contact_check("#1001")
     assert (await limits.order_locked("#1001")).allowed
 
 
@@ -119,7 +119,7 @@ async def test_order_is_locked_after_failed_contacts_from_many_addresses(
     for number in range(3):
         address = f"198.51.100.{number}"
         assert (await limits.hit_client(address)).allowed
-        await limits.record_failed_contact("#1001")
+        await limits.start_contact_check("#1001")
     verdict = await limits.order_locked("#1001")
     assert not verdict.allowed
     assert 3000 < verdict.retry_after <= 3600
@@ -133,28 +133,50 @@ async def test_testing_an_order_lock_consumes_nothing(make_limits: LimitsFactory
 
 async def test_a_locked_order_does_not_lock_other_orders(make_limits: LimitsFactory) -> None:
     limits = make_limits(per_order="1/hour")
-    await limits.record_failed_contact("#1001")
+    await limits.start_contact_check("#1001")
     assert not (await limits.order_locked("#1001")).allowed
     assert (await limits.order_locked("#1002")).allowed
 
 
 async def test_order_lock_lifts_when_the_window_passes(make_limits: LimitsFactory) -> None:
     limits = make_limits(per_order="1/second")
-    await limits.record_failed_contact("#1001")
+    await limits.start_contact_check("#1001")
     assert not (await limits.order_locked("#1001")).allowed
     await asyncio.sleep(1.1)
     assert (await limits.order_locked("#1001")).allowed
 
 
-async def test_check_order_raises_rate_limited_naming_the_order_limit(
+async def test_a_locked_order_refuses_a_contact_check_naming_the_order_limit(
     make_limits: LimitsFactory,
 ) -> None:
     limits = make_limits(per_order="1/hour")
-    await limits.record_failed_contact("#1001")
+    await limits.start_contact_check("#1001")
     with pytest.raises(RateLimited) as raised:
-        await limits.check_order("#1001")
+        await limits.start_contact_check("#1001")
     assert raised.value.limit == ORDER_LIMIT
     assert raised.value.retry_after > 0
+
+
+async def test_a_discarded_contact_check_does_not_count(make_limits: LimitsFactory) -> None:
+    limits = make_limits(per_order="1/hour")
+    for _ in range(5):
+        check = await limits.start_contact_check("#1001")
+        await check.discard()
+    assert (await limits.order_locked("#1001")).allowed
+
+
+async def test_concurrent_contact_checks_get_only_the_tries_left(
+    make_limits: LimitsFactory,
+) -> None:
+    # Nine of ten failures spent: sixteen concurrent guesses must get one try, not sixteen.
+    limits = make_limits(per_order="10/hour")
+    for _ in range(9):
+        await limits.start_contact_check("#1001")
+    outcomes = await asyncio.gather(
+        *(limits.start_contact_check("#1001") for _ in range(16)), return_exceptions=True
+    )
+    assert sum(not isinstance(outcome, RateLimited) for outcome in outcomes) == 1
+    assert all(isinstance(o, RateLimited) for o in outcomes if not hasattr(o, "discard"))
 
 
 async def test_order_names_are_hashed_before_they_become_redis_keys(
@@ -165,7 +187,7 @@ async def test_order_names_are_hashed_before_they_become_redis_keys(
     limits = open_rate_limits(
         redis=redis_client, per_client="1/minute", per_order="1/hour", prefix=redis_prefix
     )
-    await limits.record_failed_contact("#1001")
+    await limits.start_contact_check("#1001")
     await limits.hit_client("192.0.2.55")
     keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
     assert len(keys) == 2

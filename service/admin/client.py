@@ -150,8 +150,14 @@ class AdminClient:
             expected_costs=self._expected_costs,
         )
 
-    async def execute(self, name: str, variables: Mapping[str, object]) -> AdminResponse:
-        """Runs operation `name`; UpstreamUnavailable for every way Shopify can fail."""
+    async def execute(
+        self, name: str, variables: Mapping[str, object], *, for_action: bool = False
+    ) -> AdminResponse:
+        """Runs operation `name`; UpstreamUnavailable for every way Shopify can fail.
+
+        Mutations, and reads `for_action` (the fresh read a cancellation decides on), may
+        spend the points that other reads leave in the bucket for them.
+        """
         operation = self._operations.get(name)
         body = {"query": operation.document, "variables": dict(variables), "operationName": name}
         token = await self._auth.token()
@@ -160,7 +166,9 @@ class AdminClient:
         throttle_retries = 0
         deadline = time.monotonic() + self._throttle_wait_limit
         while True:
-            await self._admit(name, is_mutation=operation.is_mutation, deadline=deadline)
+            await self._admit(
+                name, is_mutation=operation.is_mutation or for_action, deadline=deadline
+            )
             exchange = await self._exchange(body, token)
             kind = _classify(exchange)
             cost = _cost(exchange)

@@ -78,17 +78,22 @@ class Shop:
     def __init__(self, client: AdminClient) -> None:
         self._client = client
 
-    async def _lookup(self, query: str) -> Order | None:
-        response = await self._client.execute("OrderLookup", {"query": query})
+    async def _lookup(self, query: str, *, for_action: bool = False) -> Order | None:
+        response = await self._client.execute(
+            "OrderLookup", {"query": query}, for_action=for_action
+        )
         orders = _payload(response.data, "orders", "OrderLookup")
         nodes = orders.get("nodes")
         if not isinstance(nodes, list):
             raise _malformed("OrderLookup")
         return parse_order(nodes[0]) if nodes and isinstance(nodes[0], Mapping) else None
 
-    async def find_order(self, *, name: str) -> Order | None:
-        """The order whose name is exactly `name` (e.g. "#1001"), or None."""
-        order = await self._lookup(f"name:{search_value(name)}")
+    async def find_order(self, *, name: str, for_action: bool = False) -> Order | None:
+        """The order whose name is exactly `name` (e.g. "#1001"), or None.
+
+        `for_action`: the read an action decides on, admitted like the action itself.
+        """
+        order = await self._lookup(f"name:{search_value(name)}", for_action=for_action)
         # Shopify's search is fuzzy about names; only an exact match is the customer's order.
         return order if order is not None and order.number == name else None
 

@@ -36,21 +36,29 @@ MAX_TOKENS = 1000
 _CACHE_SIZE = 256
 
 
-class SingleMutationField(ValidationRule):
-    """A mutation operation may select one field: one action per request, audited alone."""
+class SingleRootField(ValidationRule):
+    """An operation may select one root field: one lookup or one action per request.
+
+    Limits count HTTP requests; were sixteen aliased lookups one request, one address could
+    test sixteen orders, lock sixteen, and spend sixteen Admin calls for one count.
+    Introspection (`__schema`, `__type`, `__typename`) is not counted.
+    """
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        """Count the root fields of a mutation, through fragments."""
-        if node.operation is not OperationType.MUTATION:
+        """Count the root fields of the operation, through fragments."""
+        if self._root_fields(node.selection_set, seen=frozenset()) <= 1:
             return
-        if self._root_fields(node.selection_set, seen=frozenset()) > 1:
-            self.report_error(GraphQLError("A request may run at most one mutation.", node))
+        if node.operation is OperationType.MUTATION:
+            message = "A request may run at most one mutation."
+        else:
+            message = "A request may look up one order: send one orderStatus per request."
+        self.report_error(GraphQLError(message, node))
 
     def _root_fields(self, selections: SelectionSetNode, *, seen: frozenset[str]) -> int:
         count = 0
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                count += selection.name.value != "__typename"
+                count += not selection.name.value.startswith("__")
             elif isinstance(selection, InlineFragmentNode):
                 count += self._root_fields(selection.selection_set, seen=seen)
             elif isinstance(selection, FragmentSpreadNode):
@@ -71,7 +79,7 @@ def validation_rules() -> tuple[type[ASTValidationRule], ...]:
     return (
         depth_validator(MAX_DEPTH, None, None),
         alias_validator(MAX_ALIASES),
-        SingleMutationField,
+        SingleRootField,
     )
 
 

@@ -50,7 +50,7 @@ class OrderLookup:
         outcome, order = AuditOutcome.UPSTREAM_UNAVAILABLE, None
         try:
             order = await self._access.verified_order(
-                order_number=order_number, contact=contact, trail=trail, fresh=False
+                order_number=order_number, contact=contact, trail=trail, for_action=False
             )
             if order is None:
                 outcome = AuditOutcome.ORDER_NOT_FOUND

@@ -59,6 +59,12 @@ class Submission:
         """What the audit log keeps of the customer's words: the reason they chose."""
         return {"customer_reason": self.customer_reason} if self.customer_reason else {}
 
+    def scope(self, order: Order) -> str:
+        """Where an idempotency key is looked up: this order, with this contact (CONTRACT §1)."""
+        return idempotency.fingerprint(
+            {"order_id": order.id, "contact": self.contact.strip().casefold()}
+        )
+
     def fingerprint(self) -> str:
         """The input an idempotency key is bound to."""
         return idempotency.fingerprint(
@@ -143,25 +149,28 @@ class Submissions:
         return await self.submit(not_received(data), trail=trail)
 
     async def submit(self, submitted: Submission, *, trail: Trail) -> CustomerRequest | Refusal:
-        """The recipe; every refusal is audited and nothing reaches Shopify before the intent."""
+        """The recipe; every answer is audited and nothing reaches Shopify before the intent."""
         sub = checked(submitted)
         if isinstance(sub, Refusal):
             return await self._refuse(submitted, trail, sub)
-        replayed = await self._replay(sub)
-        if replayed is not None:
-            return replayed
-        answer = await self._decide_and_act(sub, trail)
-        await self._remember(sub, answer)
-        return answer
-
-    async def _decide_and_act(self, sub: Submission, trail: Trail) -> CustomerRequest | Refusal:
         order = await self._verified_order(sub, trail)
         if order is None:
             return await self._refuse(sub, trail, Refusal(code=UserErrorCode.ORDER_NOT_FOUND))
+        replayed = await self._replay(sub, order)  # only once the contact is verified
+        if replayed is not None:
+            await self._replayed(sub, trail, order, replayed)
+            return replayed
+        answer = await self._decide_and_act(sub, trail, order)
+        await self._remember(sub, order, answer)
+        return answer
+
+    async def _decide_and_act(
+        self, sub: Submission, trail: Trail, order: Order
+    ) -> CustomerRequest | Refusal:
         async with storage_errors():
             existing = await requests.find(conn=self._pool, order_id=order.id, kind=sub.kind)
         if existing is not None:
-            await self._note(sub, trail, AuditOutcome.EXISTING_REQUEST, order, existing)
+            await self._note(sub, trail, AuditOutcome.EXISTING_REQUEST, order, existing.request)
             return existing.request
         decision = self._eligibility(sub.kind, order)
         if not decision.eligible:
@@ -175,13 +184,14 @@ class Submissions:
         finished = await self._lifecycle.act(stored=stored, order=order, trail=trail)
         return finished.request
 
-    async def _replay(self, sub: Submission) -> CustomerRequest | Refusal | None:
+    async def _replay(self, sub: Submission, order: Order) -> CustomerRequest | Refusal | None:
         if not sub.idempotency_key:
             return None
         async with storage_errors():
             found = await idempotency.recall(
                 conn=self._pool,
                 operation=sub.operation,
+                scope=sub.scope(order),
                 key=sub.idempotency_key,
                 digest=sub.fingerprint(),
             )
@@ -198,13 +208,24 @@ class Submissions:
                     return stored.request  # replayed with its current status
         return idempotency.decode_refusal(found.response["refusal"])
 
-    async def _remember(self, sub: Submission, answer: CustomerRequest | Refusal) -> None:
+    async def _replayed(
+        self, sub: Submission, trail: Trail, order: Order, answer: CustomerRequest | Refusal
+    ) -> None:
+        if isinstance(answer, CustomerRequest):
+            await self._note(sub, trail, AuditOutcome.REPLAYED, order, answer)
+        else:
+            await self._refuse(sub, trail, answer, order_id=order.id, replayed=True)
+
+    async def _remember(
+        self, sub: Submission, order: Order, answer: CustomerRequest | Refusal
+    ) -> None:
         if not sub.idempotency_key:
             return
         async with storage_errors():
             await idempotency.remember(
                 conn=self._pool,
                 operation=sub.operation,
+                scope=sub.scope(order),
                 key=sub.idempotency_key,
                 digest=sub.fingerprint(),
                 response=idempotency.encode_answer(answer),
@@ -214,7 +235,7 @@ class Submissions:
         """Always read fresh: a decision is never made on a cached snapshot."""
         try:
             return await self._access.verified_order(
-                order_number=sub.order_number, contact=sub.contact, trail=trail, fresh=True
+                order_number=sub.order_number, contact=sub.contact, trail=trail, for_action=True
             )
         except RateLimited:
             await self._note(sub, trail, AuditOutcome.RATE_LIMITED)
@@ -266,15 +287,22 @@ class Submissions:
             return stored, True
 
     async def _refuse(
-        self, sub: Submission, trail: Trail, refusal: Refusal, *, order_id: str | None = None
+        self,
+        sub: Submission,
+        trail: Trail,
+        refusal: Refusal,
+        *,
+        order_id: str | None = None,
+        replayed: bool = False,
     ) -> Refusal:
+        details = {**sub.audit_details, "replayed": True} if replayed else sub.audit_details
         event = trail.event(
             sub.operation,
             outcome=AuditOutcome.of(refusal.code),
             order_id=order_id,
             decision=AuditDecision.REFUSED,
             reason=refusal.reason.value if refusal.reason else None,
-            details=sub.audit_details,
+            details=details,
         )
         await self._audit.submit(event)
         return refusal
@@ -285,14 +313,14 @@ class Submissions:
         trail: Trail,
         outcome: AuditOutcome,
         order: Order | None = None,
-        existing: StoredRequest | None = None,
+        request: CustomerRequest | None = None,
     ) -> None:
         """Audit an answer that is neither a refusal nor a new request."""
         event = trail.event(
             sub.operation,
             outcome=outcome,
             order_id=order.id if order else None,
-            customer_request_id=existing.request.id if existing else None,
+            customer_request_id=request.id if request else None,
             details=sub.audit_details,
         )
         await self._audit.submit(event)

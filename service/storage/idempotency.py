@@ -25,12 +25,13 @@ from service.storage.database import Connection
 RETENTION_HOURS = 48
 
 _RECALL = """
-select fingerprint, response from idempotency_keys where operation = $1 and key = $2
+select fingerprint, response from idempotency_keys
+where operation = $1 and scope = $2 and key = $3
 """
 _REMEMBER = """
-insert into idempotency_keys (operation, key, fingerprint, response)
-values ($1, $2, $3, $4::jsonb)
-on conflict (operation, key) do nothing
+insert into idempotency_keys (operation, scope, key, fingerprint, response)
+values ($1, $2, $3, $4, $5::jsonb)
+on conflict (operation, scope, key) do nothing
 """
 _FORGET_OLD = """
 delete from idempotency_keys where created_at < now() - make_interval(hours => $1)
@@ -50,16 +51,16 @@ class Reused:
 
 
 def fingerprint(values: Mapping[str, object]) -> str:
-    """A stable digest of an operation's input."""
+    """A stable digest of an operation's input, or of the order and contact a key is scoped to."""
     canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 async def recall(
-    *, conn: asyncpg.Pool | Connection, operation: str, key: str, digest: str
+    *, conn: asyncpg.Pool | Connection, operation: str, scope: str, key: str, digest: str
 ) -> Replay | Reused | None:
-    """What was answered before under this key, if anything."""
-    row = await conn.fetchrow(_RECALL, operation, key)
+    """What was answered before under this key, in this scope, if anything."""
+    row = await conn.fetchrow(_RECALL, operation, scope, key)
     if row is None:
         return None
     if row["fingerprint"] != digest:
@@ -71,13 +72,14 @@ async def remember(
     *,
     conn: asyncpg.Pool | Connection,
     operation: str,
+    scope: str,
     key: str,
     digest: str,
     response: Mapping[str, object],
 ) -> None:
-    """Store the answer; the first answer under a key wins."""
+    """Store the answer; the first answer under a key, in a scope, wins."""
     # The pool's jsonb codec encodes the mapping (service.storage.database).
-    await conn.execute(_REMEMBER, operation, key, digest, dict(response))
+    await conn.execute(_REMEMBER, operation, scope, key, digest, dict(response))
 
 
 async def forget_expired(*, conn: asyncpg.Pool | Connection) -> str:

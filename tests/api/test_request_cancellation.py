@@ -132,10 +132,31 @@ async def test_same_idempotency_key_replays_and_other_input_is_refused(
 ) -> None:
     first = await cancel(graphql, "#1002", "bjorn.hansen@example.com", idempotencyKey="k-1")
     replay = await cancel(graphql, "#1002", "bjorn.hansen@example.com", idempotencyKey="k-1")
-    reused = await cancel(graphql, "#1001", "ada.lovelace@example.com", idempotencyKey="k-1")
+    reused = await cancel(
+        graphql, "#1002", "bjorn.hansen@example.com", idempotencyKey="k-1", comment="other"
+    )
     assert replay == first
     assert [error["code"] for error in reused["userErrors"]] == ["IDEMPOTENCY_KEY_REUSED"]
     assert sandbox.mutations() == []
+
+
+async def test_a_key_squatted_on_another_order_does_not_block_the_customer(
+    graphql: GraphQLCall, sandbox: SandboxShop
+) -> None:
+    # A stranger uses the key the storefront will use, on an order of their own.
+    squatted = await cancel(graphql, "#1002", "bjorn.hansen@example.com", idempotencyKey="c-1")
+    mine = await cancel(graphql, "#1001", "ada.lovelace@example.com", idempotencyKey="c-1")
+    assert squatted["userErrors"][0]["code"] == "NOT_ELIGIBLE"
+    assert mine["userErrors"] == []
+    assert mine["request"]["status"] == "CANCELLED"
+
+
+async def test_a_key_with_a_wrong_contact_replays_nothing(
+    graphql: GraphQLCall, sandbox: SandboxShop
+) -> None:
+    await cancel(graphql, "#1002", "bjorn.hansen@example.com", idempotencyKey="k-2")
+    guessed = await cancel(graphql, "#1002", "someone@example.com", idempotencyKey="k-2")
+    assert [error["code"] for error in guessed["userErrors"]] == ["ORDER_NOT_FOUND"]
 
 
 async def test_twenty_concurrent_requests_on_two_instances_cancel_once(
