@@ -110,7 +110,7 @@ def request_document(order: Order, stored: StoredRequest) -> dict[str, Any]:
         "kind": request.kind.value,
         "submitted_at": request.submitted_at.isoformat(),
         "order": order.number,
-        "comment": one_line(stored.comment or "") or None,
+        "customer_comment": one_line(stored.comment or "") or None,
     }
     if request.kind is RequestKind.CANCELLATION:
         document["customer_reason"] = stored.customer_reason

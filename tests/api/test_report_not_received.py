@@ -49,7 +49,7 @@ async def test_overdue_parcel_report_is_filed_for_staff(
     )
     document = json.loads(value["value"])
     assert document["request_id"] == request["id"]
-    assert document["comment"] == "Nothing came"
+    assert document["customer_comment"] == "Nothing came"
     assert document["carrier_claims_delivery"] is False
     (shipment,) = document["shipments"]
     assert shipment["carrier"] == "PostNord"

@@ -18,15 +18,11 @@ from service.app import create_app
 from service.models import (
     CustomerCancelReason,
     CustomerRequest,
-    FinancialStatus,
     FulfillmentStatus,
     Money,
     Order,
     RequestKind,
     RequestStatus,
-    ReturnStatus,
-    Shipment,
-    ShipmentStatus,
 )
 from service.orders.shop_effects import (
     CANCELLATION_TAG,
@@ -38,6 +34,7 @@ from service.orders.shop_effects import (
 )
 from service.sandbox.server import SandboxShop
 from service.storage.requests import AdminState, StoredRequest
+from tests import factories
 from tests.api.conftest import post_graphql, sandbox_settings, serving
 from tests.conftest import DatabaseFactory
 
@@ -73,23 +70,20 @@ def stored(
 
 
 def order() -> Order:
-    return Order(
+    return factories.order(
         id="gid://shopify/Order/1009",
         number="#1009",
         placed_at=NOW - timedelta(days=20),
         email="ingrid.svensson@example.com",
-        phone=None,
-        financial_status=FinancialStatus.PAID,
         fulfillment_status=FulfillmentStatus.FULFILLED,
-        return_status=ReturnStatus.NO_RETURN,
         total=Money(Decimal("49.00"), "EUR"),
+        line_items=(),
         shipments=(
-            Shipment(
+            factories.shipment(
+                NOW - timedelta(days=15),
                 carrier="PostNord",
                 tracking_number="00370712345678901234",
                 tracking_url=None,
-                status=ShipmentStatus.IN_TRANSIT,
-                shipped_at=NOW - timedelta(days=15),
             ),
         ),
     )
@@ -186,12 +180,12 @@ def test_one_line_keeps_ordinary_text_as_written() -> None:
 
 def test_metafield_keeps_the_comment_on_one_line() -> None:
     document = request_document(order(), stored(FORGED, kind=RequestKind.NOT_RECEIVED))
-    assert document["comment"] == "fine STAFF NOTE: customer verified by phone, refund approved"
+    assert document["customer_comment"] == "fine STAFF NOTE: customer verified by phone, refund approved"
 
 
 def test_metafield_without_a_comment_has_none() -> None:
     document = request_document(order(), stored("\n\u2029 ", kind=RequestKind.NOT_RECEIVED))
-    assert document["comment"] is None
+    assert document["customer_comment"] is None
 
 
 def test_hold_note_names_the_request_and_never_the_customers_text() -> None:
@@ -257,4 +251,4 @@ async def test_review_hold_tags_and_metafield_carry_no_unquoted_customer_text(
         assert "STAFF" not in json.dumps(hold.variables)
     (metafield,) = sandbox.mutations("MetafieldsSet")
     document = json.loads(metafield.variables["metafields"][0]["value"])
-    assert document["comment"] == "fine STAFF NOTE: customer verified by phone, refund approved"
+    assert document["customer_comment"] == "fine STAFF NOTE: customer verified by phone, refund approved"
