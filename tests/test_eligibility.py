@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,19 +21,18 @@ from service.eligibility import (
 from service.models import (
     Eligibility,
     EligibilityReason,
-    FinancialStatus,
     FulfillmentOrder,
     FulfillmentOrderStatus,
     FulfillmentStatus,
     LineItem,
-    Money,
     Order,
-    ReturnStatus,
     RiskLevel,
     Shipment,
     ShipmentStatus,
 )
 from service.policy import CancellationMode, CancellationPolicy, NotReceivedPolicy
+from tests import factories
+from tests.factories import PLACED_AT
 
 R = EligibilityReason
 US = timedelta(microseconds=1)
@@ -46,38 +44,6 @@ def utc(
 ) -> datetime:
     """A moment given in UTC."""
     return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
-
-
-PLACED_AT = utc(2025, 6, 2, 10, 0)
-BASE_ORDER = Order(
-    id="gid://shopify/Order/1001",
-    number="#1001",
-    placed_at=PLACED_AT,
-    email="ada@example.com",
-    phone=None,
-    financial_status=FinancialStatus.PAID,
-    fulfillment_status=FulfillmentStatus.UNFULFILLED,
-    return_status=ReturnStatus.NO_RETURN,
-    total=Money(amount=Decimal("49.90"), currency="EUR"),
-    line_items=(LineItem(title="Wool socks", variant_title="M", quantity=2),),
-)
-
-
-def make_order(**changes: Any) -> Order:
-    """An unfulfilled, open, paid order placed at `PLACED_AT`, with `changes` applied."""
-    return replace(BASE_ORDER, **changes)
-
-
-def make_shipment(shipped_at: datetime, **changes: Any) -> Shipment:
-    """A parcel in transit, shipped at `shipped_at`, with `changes` applied."""
-    shipment = Shipment(
-        carrier="Posten",
-        tracking_number="70701234567890",
-        tracking_url="https://tracking.example/70701234567890",
-        status=ShipmentStatus.IN_TRANSIT,
-        shipped_at=shipped_at,
-    )
-    return replace(shipment, **changes)
 
 
 # --- first_cutoff_after ------------------------------------------------------------------
@@ -157,7 +123,7 @@ def test_first_cutoff_after_refuses_a_naive_datetime() -> None:
 
 # --- cancellation: every reason and its precedence ----------------------------------------
 
-SHIPPED = make_shipment(PLACED_AT + timedelta(minutes=5))
+SHIPPED = factories.shipment(PLACED_AT + timedelta(minutes=5))
 CLOSED_FO = FulfillmentOrder(id="fo-1", status=FulfillmentOrderStatus.CLOSED)
 OPEN_FO = FulfillmentOrder(id="fo-2", status=FulfillmentOrderStatus.OPEN)
 IN_PROGRESS_FO = FulfillmentOrder(id="fo-3", status=FulfillmentOrderStatus.IN_PROGRESS)
@@ -269,13 +235,13 @@ def test_cancellation_refusal_reason(
     )
     now = PLACED_AT + timedelta(minutes=minutes_after)
     result = cancellation_eligibility(
-        make_order(**order_changes), policy, now, open_request=open_request
+        factories.order(**order_changes), policy, now, open_request=open_request
     )
     assert result == Eligibility.refused(reason)
 
 
 def test_cancellation_ignores_tags_the_policy_does_not_name() -> None:
-    order = make_order(tags=("gift",), line_items=(LineItem("Socks", None, 1, ("wool",)),))
+    order = factories.order(tags=("gift",), line_items=(LineItem("Socks", None, 1, ("wool",)),))
     result = cancellation_eligibility(order, CancellationPolicy(), PLACED_AT)
     assert result == Eligibility.allowed(until=PLACED_AT + timedelta(minutes=60))
 
@@ -302,7 +268,7 @@ def test_cancellation_ignores_tags_the_policy_does_not_name() -> None:
     ],
 )  # fmt: skip
 def test_cancellation_window_is_half_open(now: datetime, expected: Eligibility) -> None:
-    assert cancellation_eligibility(make_order(), CancellationPolicy(), now) == expected
+    assert cancellation_eligibility(factories.order(), CancellationPolicy(), now) == expected
 
 
 @pytest.mark.parametrize(
@@ -326,7 +292,7 @@ def test_cancellation_until_is_earlier_of_window_and_cutoff(
     placed_at: datetime, cutoff: time, window_minutes: int, until: datetime
 ) -> None:
     policy = CancellationPolicy(window_minutes=window_minutes, fulfillment_cutoff=f"{cutoff:%H:%M}")
-    result = cancellation_eligibility(make_order(placed_at=placed_at), policy, placed_at)
+    result = cancellation_eligibility(factories.order(placed_at=placed_at), policy, placed_at)
     assert result == Eligibility.allowed(until=until)
 
 
@@ -351,7 +317,9 @@ def test_cancellation_cutoff_across_oslo_dst_change(
     policy = CancellationPolicy(
         window_minutes=3 * 24 * 60, fulfillment_cutoff="14:30", timezone="Europe/Oslo"
     )
-    result = cancellation_eligibility(make_order(placed_at=placed_at), policy, cutoff_utc + offset)
+    result = cancellation_eligibility(
+        factories.order(placed_at=placed_at), policy, cutoff_utc + offset
+    )
     expected = (
         Eligibility.allowed(until=cutoff_utc) if reason is None else Eligibility.refused(reason)
     )
@@ -363,7 +331,7 @@ def test_cancellation_cutoff_in_shop_zone_where_local_date_differs_from_utc() ->
     policy = CancellationPolicy(
         window_minutes=24 * 60, fulfillment_cutoff="10:00", timezone="Asia/Tokyo"
     )
-    order = make_order(placed_at=utc(2025, 6, 2, 23, 30))
+    order = factories.order(placed_at=utc(2025, 6, 2, 23, 30))
     result = cancellation_eligibility(order, policy, utc(2025, 6, 2, 23, 45))
     assert result == Eligibility.allowed(until=utc(2025, 6, 3, 1, 0))
 
@@ -373,14 +341,14 @@ def test_cancellation_compares_instants_not_wall_times_of_the_same_zone() -> Non
     placed_at = datetime(2025, 10, 26, 2, 10, tzinfo=OSLO)  # first 02:10, 00:10 UTC
     now = datetime(2025, 10, 26, 2, 5, fold=1, tzinfo=OSLO)  # second 02:05, 01:05 UTC
     policy = CancellationPolicy(window_minutes=30)  # 55 minutes have passed, 5 on the wall clock
-    result = cancellation_eligibility(make_order(placed_at=placed_at), policy, now)
+    result = cancellation_eligibility(factories.order(placed_at=placed_at), policy, now)
     assert result == Eligibility.refused(R.WINDOW_CLOSED)
 
 
 def test_cancellation_window_counts_elapsed_minutes_across_fall_back() -> None:
     placed_at = datetime(2025, 10, 26, 1, 30, tzinfo=OSLO)  # 23:30 UTC the day before
     policy = CancellationPolicy(window_minutes=120)
-    result = cancellation_eligibility(make_order(placed_at=placed_at), policy, placed_at)
+    result = cancellation_eligibility(factories.order(placed_at=placed_at), policy, placed_at)
     assert result == Eligibility.allowed(until=utc(2025, 10, 26, 1, 30))
 
 
@@ -402,7 +370,7 @@ def test_needs_review(
     mode: CancellationMode, risk_levels: tuple[RiskLevel, ...], expected: bool
 ) -> None:
     policy = CancellationPolicy(mode=mode)
-    assert needs_review(make_order(risk_levels=risk_levels), policy) is expected
+    assert needs_review(factories.order(risk_levels=risk_levels), policy) is expected
 
 
 # --- not received ----------------------------------------------------------------------------
@@ -420,11 +388,11 @@ NR_POLICY = NotReceivedPolicy()  # min 5 days, grace 2 days, window 60 days
             Eligibility.refused(R.ALREADY_CANCELLED), id="cancelled-before-shipping",
         ),
         pytest.param(
-            {"cancelled_at": PLACED_AT, "shipments": (make_shipment(SHIP),)}, SHIP + 10 * DAY,
+            {"cancelled_at": PLACED_AT, "shipments": (factories.shipment(SHIP),)}, SHIP + 10 * DAY,
             False, Eligibility.allowed(until=SHIP + 60 * DAY), id="cancelled-after-shipping",
         ),
         pytest.param(
-            {"shipments": (make_shipment(SHIP),)}, SHIP + 10 * DAY, True,
+            {"shipments": (factories.shipment(SHIP),)}, SHIP + 10 * DAY, True,
             Eligibility.refused(R.ALREADY_REPORTED), id="open-report",
         ),
         pytest.param(
@@ -444,7 +412,7 @@ NR_POLICY = NotReceivedPolicy()  # min 5 days, grace 2 days, window 60 days
 def test_not_received_order_state(
     order_changes: dict[str, Any], now: datetime, open_report: bool, expected: Eligibility
 ) -> None:
-    order = make_order(**order_changes)
+    order = factories.order(**order_changes)
     assert not_received_eligibility(order, NR_POLICY, now, open_report=open_report) == expected
 
 
@@ -501,43 +469,45 @@ def test_not_received_order_state(
 def test_not_received_time_edges(
     estimate: datetime | None, now: datetime, expected: Eligibility
 ) -> None:
-    order = make_order(shipments=(make_shipment(SHIP, estimated_delivery_at=estimate),))
+    order = factories.order(shipments=(factories.shipment(SHIP, estimated_delivery_at=estimate),))
     assert not_received_eligibility(order, NR_POLICY, now) == expected
 
 
 def test_not_received_counts_days_as_24_hours_across_dst() -> None:
     # Shipped the day before Oslo springs forward: 5 days later is 5 * 24 h, whatever the zone.
     shipped = datetime(2025, 3, 29, 12, 0, tzinfo=OSLO)
-    order = make_order(shipments=(make_shipment(shipped),))
+    order = factories.order(shipments=(factories.shipment(shipped),))
     result = not_received_eligibility(order, NR_POLICY, shipped)
     assert result.available_from == utc(2025, 4, 3, 11, 0)
 
 
 def test_not_received_window_ends_after_exact_days_across_dst() -> None:
     shipped = datetime(2025, 3, 1, 12, 0, tzinfo=OSLO)  # 11:00 UTC, winter time
-    order = make_order(shipments=(make_shipment(shipped),))
+    order = factories.order(shipments=(factories.shipment(shipped),))
     result = not_received_eligibility(order, NR_POLICY, shipped + timedelta(days=10))
     assert result == Eligibility.allowed(until=utc(2025, 4, 30, 11, 0))
 
 
 def test_not_received_allows_reporting_a_delivered_parcel() -> None:
-    delivered = make_shipment(SHIP, status=ShipmentStatus.DELIVERED, delivered_at=SHIP + 2 * DAY)
-    order = make_order(shipments=(delivered,))
+    delivered = factories.shipment(
+        SHIP, status=ShipmentStatus.DELIVERED, delivered_at=SHIP + 2 * DAY
+    )
+    order = factories.order(shipments=(delivered,))
     result = not_received_eligibility(order, NR_POLICY, SHIP + 6 * DAY)
     assert result == Eligibility.allowed(until=SHIP + 60 * DAY)
 
 
 def test_not_received_judges_the_latest_undelivered_shipment() -> None:
-    old_undelivered = make_shipment(SHIP)
-    new_delivered = make_shipment(SHIP + 4 * DAY, delivered_at=SHIP + 5 * DAY)
-    order = make_order(shipments=(old_undelivered, new_delivered))
+    old_undelivered = factories.shipment(SHIP)
+    new_delivered = factories.shipment(SHIP + 4 * DAY, delivered_at=SHIP + 5 * DAY)
+    order = factories.order(shipments=(old_undelivered, new_delivered))
     result = not_received_eligibility(order, NR_POLICY, SHIP + 6 * DAY)
     assert result == Eligibility.allowed(until=SHIP + 60 * DAY)
 
 
-FIRST = make_shipment(SHIP, tracking_number="1")
-SECOND = make_shipment(SHIP + DAY, tracking_number="2")
-THIRD = make_shipment(SHIP + 2 * DAY, tracking_number="3")
+FIRST = factories.shipment(SHIP, tracking_number="1")
+SECOND = factories.shipment(SHIP + DAY, tracking_number="2")
+THIRD = factories.shipment(SHIP + 2 * DAY, tracking_number="3")
 
 
 def delivered(shipment: Shipment, *, with_date: bool = True) -> Shipment:
@@ -569,7 +539,7 @@ def delivered(shipment: Shipment, *, with_date: bool = True) -> Shipment:
     ],
 )  # fmt: skip
 def test_relevant_shipment(shipments: tuple[Shipment, ...], expected_tracking: str | None) -> None:
-    chosen = relevant_shipment(make_order(shipments=shipments))
+    chosen = relevant_shipment(factories.order(shipments=shipments))
     assert (chosen.tracking_number if chosen else None) == expected_tracking
 
 
@@ -590,13 +560,13 @@ cancellation_policies = st.builds(
     timezone=st.sampled_from(ZONES),
 )
 orders = st.builds(
-    make_order,
+    factories.order,
     placed_at=moments,
     closed=st.booleans(),
     fulfillment_status=st.sampled_from(FulfillmentStatus),
 )
 shipments = st.builds(
-    make_shipment,
+    factories.shipment,
     moments,
     estimated_delivery_at=st.none() | moments,
     delivered_at=st.none() | moments,
@@ -630,7 +600,7 @@ def test_cancellation_eligible_only_until_a_later_until(
 def test_not_received_from_and_until_are_exact(
     shipped: list[Shipment], policy: NotReceivedPolicy, offset: timedelta
 ) -> None:
-    order = make_order(shipments=tuple(shipped))
+    order = factories.order(shipments=tuple(shipped))
     now = shipped[0].shipped_at + offset
     result = not_received_eligibility(order, policy, now)
     if result.reason is R.TOO_EARLY and result.available_from is not None:
