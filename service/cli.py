@@ -15,8 +15,11 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 from starlette.applications import Starlette
 
+from service.api.guard import MAX_HEAD_BYTES
 from service.app import create_app
+from service.client_address import parse_networks
 from service.config import ConfigurationError, Settings
+from service.connections import ConnectionLimits, guarded_protocol
 from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
 from service.policy import Policy, PolicyError, load_policy
@@ -25,6 +28,8 @@ from service.storage import audit, database, reports
 from service.storage.database import Connection
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
+# An idle keep-alive connection holds one of its peer's connection slots; reconnecting is cheap.
+KEEP_ALIVE_SECONDS = 5
 REPORT_DEFAULT_PERIOD = timedelta(days=30)
 T = TypeVar("T")
 
@@ -43,12 +48,26 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def server_config(app: Starlette, *, host: str = "127.0.0.1", port: int = 0) -> uvicorn.Config:
+def server_config(
+    app: Starlette,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    connections: ConnectionLimits | None = None,
+) -> uvicorn.Config:
     """How uvicorn serves ordergate, in production and in the tests alike."""
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        # h11 with a deadline for each request to arrive and per-peer and total connection caps
+        # (service/connections.py). Not uvicorn's limit_concurrency: once reached, it answers
+        # 503 to every client, the patient ones included.
+        http=guarded_protocol(connections or ConnectionLimits()),
+        ws="none",  # ordergate serves no WebSockets; an upgrade would leave the guarded protocol
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        # Request line and headers: h11 answers 400 to a longer head that arrives in pieces.
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         lifespan="on",
         log_config=None,
         access_log=False,
@@ -67,7 +86,12 @@ def _serve(settings: Settings, *, policy: Policy | None = None) -> None:
     # so a drained process exits 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     app = create_app(settings, policy=policy)
-    uvicorn.Server(server_config(app, host=settings.listen_host, port=settings.port)).run()
+    # The gateway carries every client's connections: it is exempt from the per-peer cap.
+    connections = ConnectionLimits(trusted_proxies=parse_networks(settings.trusted_proxies))
+    config = server_config(
+        app, host=settings.listen_host, port=settings.port, connections=connections
+    )
+    uvicorn.Server(config).run()
 
 
 def cmd_dev(_: argparse.Namespace) -> int:

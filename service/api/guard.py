@@ -1,4 +1,5 @@
-"""Refuses malformed HTTP before Strawberry reads it: method, media type, body size and shape.
+"""Refuses malformed HTTP before Strawberry reads it: header count, method, media type, and the
+body's size, shape and arrival time.
 
 `RequestGuard` wraps the GraphQL endpoint; `admit`, when given, runs first on every request
 (the per-client limit) and may answer in the request's place.
@@ -6,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
@@ -17,6 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from service.api.validation import MAX_TOKENS
 
 MAX_BODY_BYTES = 32 * 1024
+MAX_HEADERS = 100
+# Request target and headers together. uvicorn's h11 applies the same figure only to a head
+# that arrives in pieces; one read (up to 256 KiB) passes whole, so it is checked here too.
+MAX_HEAD_BYTES = 16 * 1024
+BODY_DEADLINE_SECONDS = 5.0
 MAX_JSON_NESTING = 32
 _BODY_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
 
@@ -76,6 +83,18 @@ def _check_json_body(raw: bytes) -> None:
             raise _bad(f"`{key}` must be an object.")
 
 
+def _check_head(scope: Scope, *, max_headers: int) -> None:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    if len(headers) > max_headers:
+        message = f"A request may carry at most {max_headers} headers."
+        raise _Refused(graphql_error(431, message, "HEADERS_TOO_LARGE"))
+    size = len(scope.get("raw_path") or b"") + len(scope["query_string"])
+    size += sum(len(name) + len(value) for name, value in headers)
+    if size > MAX_HEAD_BYTES:
+        message = f"The request target and headers exceed {MAX_HEAD_BYTES} bytes."
+        raise _Refused(graphql_error(431, message, "HEADERS_TOO_LARGE"))
+
+
 def _has_mutation(query: str) -> bool:
     try:
         document = parse(query, max_tokens=MAX_TOKENS)
@@ -96,11 +115,19 @@ class RequestGuard:
     """
 
     def __init__(
-        self, app: ASGIApp, *, admit: Admission | None = None, max_body: int = MAX_BODY_BYTES
+        self,
+        app: ASGIApp,
+        *,
+        admit: Admission | None = None,
+        max_body: int = MAX_BODY_BYTES,
+        max_headers: int = MAX_HEADERS,
+        body_deadline: float = BODY_DEADLINE_SECONDS,
     ) -> None:
         self._app = app
         self._admit = admit
         self._max_body = max_body
+        self._max_headers = max_headers
+        self._body_deadline = body_deadline
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,6 +146,7 @@ class RequestGuard:
             answer = await self._admit(request)
             if answer is not None:
                 raise _Refused(answer)
+        _check_head(scope, max_headers=self._max_headers)
         if request.method == "GET":
             if _has_mutation(request.query_params.get("query", "")):
                 refusal = graphql_error(405, "Mutations must be sent with POST.", "BAD_REQUEST")
@@ -139,12 +167,19 @@ class RequestGuard:
         return _replay(raw, then=receive)
 
     async def _read_body(self, request: Request, receive: Receive) -> bytes:
-        too_large = _Refused(
-            graphql_error(413, f"The request body exceeds {self._max_body} bytes.", "TOO_LARGE")
-        )
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self._max_body:
-            raise too_large
+            raise self._too_large()
+        try:
+            async with asyncio.timeout(self._body_deadline):
+                return await self._receive_body(receive)
+        except TimeoutError:
+            text = f"The request body did not arrive within {self._body_deadline:g} s."
+            refusal = graphql_error(408, text, "REQUEST_TIMEOUT")
+            refusal.headers["Connection"] = "close"  # the rest of the body is not worth reading
+            raise _Refused(refusal) from None
+
+    async def _receive_body(self, receive: Receive) -> bytes:
         chunks, size = [], 0
         while True:
             message = await receive()
@@ -153,10 +188,14 @@ class RequestGuard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self._max_body:
-                raise too_large  # stop reading: a chunked body may say nothing of its size
+                raise self._too_large()  # stop reading: a chunked body may say nothing of its size
             chunks.append(chunk)
             if not message.get("more_body", False):
                 return b"".join(chunks)
+
+    def _too_large(self) -> _Refused:
+        text = f"The request body exceeds {self._max_body} bytes."
+        return _Refused(graphql_error(413, text, "TOO_LARGE"))
 
 
 def _replay(raw: bytes, *, then: Receive) -> Receive:

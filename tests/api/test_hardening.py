@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -19,7 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.extensions import AddValidationRules
 
 from service.api import rate_limited
-from service.api.guard import MAX_BODY_BYTES, RequestGuard
+from service.api.guard import MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_HEADERS, RequestGuard
 from service.api.validation import (
     MAX_ALIASES,
     MAX_DEPTH,
@@ -81,6 +83,16 @@ async def url() -> AsyncIterator[str]:
     """A guarded GraphQL endpoint on loopback."""
     schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=schema_extensions())
     guarded = RequestGuard(GraphQL(schema, graphql_ide=None), admit=admit)
+    app = Starlette(routes=[Route("/graphql", guarded, methods=["GET", "POST"])])
+    async with serving(app) as base:
+        yield f"{base}/graphql"
+
+
+@pytest.fixture(scope="module")
+async def impatient_url() -> AsyncIterator[str]:
+    """The same endpoint, waiting at most half a second for a request body."""
+    schema = strawberry.Schema(query=Query, mutation=Mutation, extensions=schema_extensions())
+    guarded = RequestGuard(GraphQL(schema, graphql_ide=None), body_deadline=0.5)
     app = Starlette(routes=[Route("/graphql", guarded, methods=["GET", "POST"])])
     async with serving(app) as base:
         yield f"{base}/graphql"
@@ -302,6 +314,86 @@ async def test_admission_hook_answers_429_before_anything_else(
             }
         ]
     }
+    assert CALLS == []
+
+
+async def exchange(url: str, request: bytes, *, until_closed: bool = False) -> bytes:
+    """Send raw bytes; the answer's status line, or all of it up to the server closing."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        writer.write(request)
+        async with asyncio.timeout(30):
+            return await (reader.read() if until_closed else reader.readline())
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+def raw_post(payload: bytes, *, headers: int = 4, padding: int = 0) -> bytes:
+    """A POST of `payload` with exactly `headers` (at least 4) header lines, the last one
+    longer by `padding` bytes."""
+    lines = [b"Host: o", b"Content-Type: application/json", b"Content-Length: %d" % len(payload)]
+    lines += [b"X-Filler-%d: 1" % n for n in range(headers - len(lines))]
+    lines[-1] += b"x" * padding
+    head = b"POST /graphql HTTP/1.1\r\n" + b"".join(line + b"\r\n" for line in lines)
+    return head + b"\r\n" + payload
+
+
+ECHO = body('{ echo(text: "hi") }')
+
+
+async def test_a_request_with_100_headers_is_answered(url: str) -> None:
+    assert (await exchange(url, raw_post(ECHO, headers=MAX_HEADERS))).startswith(b"HTTP/1.1 200 ")
+
+
+async def test_a_request_with_101_headers_is_refused(url: str) -> None:
+    CALLS.clear()
+    answer = await exchange(url, raw_post(ECHO, headers=MAX_HEADERS + 1))
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert CALLS == []
+
+
+async def test_headers_just_under_the_size_limit_are_answered(url: str) -> None:
+    padding = MAX_HEAD_BYTES - len(raw_post(ECHO)) + len(ECHO)
+    assert (await exchange(url, raw_post(ECHO, padding=padding))).startswith(b"HTTP/1.1 200 ")
+
+
+async def test_headers_over_the_size_limit_are_refused(url: str) -> None:
+    # Arriving in one read, the head passes h11's own limit whole: the guard refuses it.
+    CALLS.clear()
+    answer = await exchange(url, raw_post(ECHO, padding=MAX_HEAD_BYTES))
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert CALLS == []
+
+
+async def test_a_head_over_the_size_limit_arriving_in_pieces_is_refused(url: str) -> None:
+    CALLS.clear()
+    # Stop just past the limit: writing on after the server's answer would reset the connection.
+    request = raw_post(ECHO, padding=2 * MAX_HEAD_BYTES)[: MAX_HEAD_BYTES + 1024]
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    try:
+        for start in range(0, len(request), 1024):
+            writer.write(request[start : start + 1024])
+            await writer.drain()
+            await asyncio.sleep(0.005)  # let the server read each piece on its own
+        async with asyncio.timeout(30):
+            answer = await reader.readline()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 400 "), answer  # h11 stops buffering at MAX_HEAD_BYTES
+    assert CALLS == []
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_refused_with_408(impatient_url: str) -> None:
+    CALLS.clear()
+    payload = body('mutation { first(text: "x") }')
+    request = raw_post(payload + b" " * 100)[: -100 - len(payload) // 2]  # half the body, no more
+    answer = await exchange(impatient_url, request, until_closed=True)
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert b"REQUEST_TIMEOUT" in answer
     assert CALLS == []
 
 
