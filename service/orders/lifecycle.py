@@ -64,8 +64,14 @@ class Lifecycle:
             return RequestStatus.PENDING_REVIEW
         return RequestStatus.PROCESSING
 
-    async def act(self, *, stored: StoredRequest, order: Order, trail: Trail) -> StoredRequest:
-        """Do in Shopify what the request asks; on an outage leave it for the reconciler."""
+    async def act(
+        self, *, stored: StoredRequest, order: Order, trail: Trail, retry: bool = False
+    ) -> StoredRequest:
+        """Do in Shopify what the request asks; on an outage leave it for the reconciler.
+
+        `retry`: an earlier attempt may have reached Shopify (the process stopped before
+        recording it), so a cancel job of that attempt may still be running.
+        """
         shop = trail.shop(self._admin)
         try:
             if stored.request.kind is RequestKind.NOT_RECEIVED:
@@ -79,7 +85,7 @@ class Lifecycle:
             outcome = await shop_effects.cancel(
                 shop, stored=stored, policy=self._policy.cancellation
             )
-            return await self._after_cancel(shop, stored, outcome, trail)
+            return await self._after_cancel(shop, stored, outcome, trail, retry=retry)
         except UpstreamUnavailable as exc:
             await self._record_failure(stored, trail, error=str(exc.kind))
             return stored
@@ -87,7 +93,13 @@ class Lifecycle:
             await self._order_changed(stored)
 
     async def _after_cancel(
-        self, shop: Shop, stored: StoredRequest, outcome: CancelOutcome, trail: Trail
+        self,
+        shop: Shop,
+        stored: StoredRequest,
+        outcome: CancelOutcome,
+        trail: Trail,
+        *,
+        retry: bool,
     ) -> StoredRequest:
         if outcome.refused:
             # A cancel job still running from an earlier attempt also makes Shopify refuse.
@@ -98,6 +110,12 @@ class Lifecycle:
                 "shopify_codes": list(outcome.error_codes),
                 "shopify_messages": list(outcome.error_messages),
             }
+            if retry:
+                # Not final yet: the earlier attempt's job may still cancel the order. SENT
+                # without a job id brings the reconciler back once that job has had its time.
+                return await self._move(
+                    stored, RequestStatus.PROCESSING, AdminState.SENT, trail, details=refusal
+                )
             return await self._move(
                 stored, RequestStatus.DECLINED, AdminState.DONE, trail, details=refusal
             )
@@ -128,14 +146,17 @@ class Lifecycle:
             return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, trail)
         if stored.admin_state is AdminState.DONE:
             return stored  # under review and not cancelled yet: look again later
-        if stored.admin_state is AdminState.SENT and stored.admin_job_id:
-            if not await shop.job_done(job_id=stored.admin_job_id):
+        if stored.admin_state is AdminState.SENT:
+            if stored.admin_job_id and not await shop.job_done(job_id=stored.admin_job_id):
                 return stored
-            unfinished = {"problem": "cancel job finished without cancelling"}
+            # The job finished, or a retry was refused a settle period ago and no earlier
+            # job cancelled the order since: Shopify's answer stands.
+            problem = "cancel job finished" if stored.admin_job_id else "cancel refused"
+            unfinished = {"problem": f"{problem} without cancelling"}
             return await self._move(
                 stored, RequestStatus.DECLINED, AdminState.DONE, trail, details=unfinished
             )
-        return await self.act(stored=stored, order=order, trail=trail)
+        return await self.act(stored=stored, order=order, trail=trail, retry=True)
 
     async def _move(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ from service.models import AuditOperation, Order, RequestStatus
 from service.orders.lifecycle import Lifecycle
 from service.orders.reconciler import Reconciler
 from service.orders.trail import Trail
-from service.policy import Policy
+from service.policy import Policy, RefundMethod
 from service.sandbox.records import JOB_GID, SandboxFulfillment, SandboxJob
 from service.sandbox.server import SandboxShop, start_sandbox
 from service.storage import audit
@@ -329,3 +330,45 @@ async def test_reconciling_a_request_for_a_vanished_order_declines_it(
     (event,) = await status_changes(pool, order)
     assert event["details"]["problem"] == "order no longer found"
     assert sandbox.mutations("OrderCancel") == []
+
+
+async def test_a_retry_refused_while_the_first_cancel_job_runs_ends_cancelled(
+    pool: asyncpg.Pool, http: aiohttp.ClientSession
+) -> None:
+    # The process sent orderCancel and stopped before recording it; the job is slow. The
+    # reconciler's retry is refused (the order is being cancelled), and must not decline.
+    slow = await start_sandbox(job_delay_seconds=1.5)
+    try:
+        client = admin_client(http, slow.endpoint, slow.admin_token)
+        order = await read_order(client)
+        stored = await accepted(pool, order)
+        await Shop(client).cancel_order(
+            order_id=order.id, restock=True, notify_customer=True,
+            refund=RefundMethod.ORIGINAL, staff_note="the attempt that crashed",
+        )  # fmt: skip
+        await reconcile_due(pool, client)
+        after_refusal = await state(pool, stored)
+        await asyncio.sleep(2.0)  # the first attempt's job finishes
+        await reconcile_due(pool, client)
+        final = await state(pool, stored)
+    finally:
+        await slow.close()
+    assert after_refusal == (RequestStatus.PROCESSING, AdminState.SENT)
+    assert final == (RequestStatus.CANCELLED, AdminState.DONE)
+    assert len(slow.mutations("OrderCancel")) == 2
+    refused, cancelled = await status_changes(pool, order)
+    assert refused["details"]["shopify_codes"]  # the retry was refused, and did not decline
+    assert cancelled["outcome"] == "CANCELLED"
+
+
+async def test_a_refused_retry_with_no_earlier_job_declines_on_the_next_pass(
+    pool: asyncpg.Pool, shop_client: AdminClient, sandbox: SandboxShop
+) -> None:
+    order = await read_order(shop_client)
+    stored = await accepted(pool, order)
+    ship(sandbox, order)  # Shopify refuses the retry, and no earlier job is running
+    await reconcile_due(pool, shop_client)
+    assert await state(pool, stored) == (RequestStatus.PROCESSING, AdminState.SENT)
+    await reconcile_due(pool, shop_client)
+    assert await state(pool, stored) == (RequestStatus.DECLINED, AdminState.DONE)
+    assert len(sandbox.mutations("OrderCancel")) == 1
