@@ -1,10 +1,10 @@
 """`create_app(settings)`: routes, the guarded GraphQL endpoint, and a lifespan that owns every
-resource."""
+resource, the metrics listener on its own port included."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 
 from redis.exceptions import RedisError
@@ -19,7 +19,8 @@ from service.api.endpoint import GraphQLEndpoint, identify
 from service.api.guard import RequestGuard
 from service.api.schema import build_schema
 from service.config import Settings
-from service.metrics import CONTENT_TYPE, Metrics
+from service.metrics import Metrics
+from service.metrics_server import serving_metrics
 from service.policy import Policy, load_policy
 from service.runtime import Runtime, open_runtime, utc_now
 from service.storage.database import check_ready
@@ -44,11 +45,6 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
-async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus text exposition."""
-    return Response(Runtime.of(request).metrics.render(), media_type=CONTENT_TYPE)
-
-
 def _cors(settings: Settings) -> Middleware:
     return Middleware(
         CORSMiddleware,
@@ -58,6 +54,27 @@ def _cors(settings: Settings) -> Middleware:
         expose_headers=["x-request-id", "retry-after"],
         max_age=CORS_MAX_AGE_SECONDS,
     )
+
+
+def _lifespan(
+    settings: Settings, *, policy: Policy, metrics: Metrics, clock: Callable[[], datetime]
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """Opens the metrics listener, then the runtime; closes them in reverse."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The metrics listener opens first and closes last, so scrapes see the shutdown drain.
+        async with (
+            serving_metrics(
+                metrics, host=settings.listen_host, port=settings.metrics_port
+            ) as metrics_port,
+            open_runtime(settings, policy=policy, metrics=metrics, clock=clock) as runtime,
+        ):
+            app.state.metrics_port = metrics_port  # the bound port, None when off
+            app.state.runtime = runtime
+            yield
+
+    return lifespan
 
 
 def create_app(
@@ -73,16 +90,7 @@ def create_app(
     """
     settings.check_production()
     checked_policy = load_policy(settings.policy_file) if policy is None else policy
-    metrics = Metrics()
-
-    @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_runtime(
-            settings, policy=checked_policy, metrics=metrics, clock=clock
-        ) as runtime:
-            app.state.runtime = runtime
-            yield
-
+    lifespan = _lifespan(settings, policy=checked_policy, metrics=Metrics(), clock=clock)
     graphql = GraphQLEndpoint(
         build_schema(production=settings.is_production),
         graphql_ide=None if settings.is_production else "graphiql",
@@ -92,6 +100,5 @@ def create_app(
         Route("/graphql", RequestGuard(graphql, admit=identify), methods=["GET", "POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
     ]
     return Starlette(routes=routes, middleware=[_cors(settings)], lifespan=lifespan)

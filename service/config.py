@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     port: Annotated[int, Field(ge=0, le=65535)] = Field(
         default=8000, validation_alias="ORDERGATE_PORT"
     )
+    # /metrics lives on its own port, on the same host as the public one; 0 turns it off.
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        default=9090, validation_alias="ORDERGATE_METRICS_PORT"
+    )
     limit_per_client: str = Field(
         default="30/minute", validation_alias="ORDERGATE_LIMIT_PER_CLIENT"
     )
@@ -131,6 +135,12 @@ class Settings(BaseSettings):
     def _credentials_come_in_pairs(self) -> Self:
         if (self.shopify_client_id is None) != (self.shopify_client_secret is None):
             raise ValueError("SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET go together")
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_apart_from_the_public_port(self) -> Self:
+        if self.metrics_port != 0 and self.metrics_port == self.port:
+            raise ValueError("ORDERGATE_METRICS_PORT must differ from ORDERGATE_PORT")
         return self
 
     @property

@@ -135,3 +135,17 @@ def test_production_refuses_the_sandbox_and_a_missing_database() -> None:
     assert result.returncode == 2
     assert "DATABASE_URL is required" in result.stderr
     assert "SHOPIFY_SHOP is required" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("metrics_port", "named"),
+    [
+        ("70000", "ORDERGATE_METRICS_PORT"),
+        ("8000", "ORDERGATE_METRICS_PORT must differ from ORDERGATE_PORT"),
+    ],
+    ids=["out-of-range", "the-public-port"],
+)
+def test_bad_metrics_port_stops_start_up_naming_it(metrics_port: str, named: str) -> None:
+    result = run("serve", env={"ORDERGATE_METRICS_PORT": metrics_port})
+    assert result.returncode == 2
+    assert named in result.stderr

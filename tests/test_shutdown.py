@@ -58,6 +58,7 @@ async def test_sigterm_answers_and_audits_every_accepted_request(
         ORDERGATE_ENV="production",
         ORDERGATE_HOST="127.0.0.1",
         ORDERGATE_PORT=str(port),
+        ORDERGATE_METRICS_PORT="0",  # no fixed port that a parallel run could hold
         DATABASE_URL=database,
         SHOPIFY_SHOP="demo.myshopify.com",
         SHOPIFY_ADMIN_ENDPOINT=sandbox.endpoint,

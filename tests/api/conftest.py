@@ -35,31 +35,43 @@ class Answer:
 @asynccontextmanager
 async def serving(app: Starlette) -> AsyncIterator[str]:
     """The app under a real uvicorn server on a free loopback port; yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(server_config(app))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the app stopped during start-up")
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(server_config(app))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the app stopped during start-up")
+            await asyncio.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            await task
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now, for a listener the app opens itself."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def sandbox_settings(database_url: str, sandbox: SandboxShop, **overrides: Any) -> Settings:
-    """Settings that point the app at a test database and a sandbox shop over HTTP."""
+    """Settings that point the app at a test database and a sandbox shop over HTTP.
+
+    The metrics listener is off: many apps run in one process, and a fixed port would collide.
+    A test of it passes ORDERGATE_METRICS_PORT=free_port().
+    """
     values: dict[str, Any] = {
         "DATABASE_URL": database_url,
         "SHOPIFY_ADMIN_ENDPOINT": sandbox.endpoint,
         "SHOPIFY_ADMIN_TOKEN": sandbox.admin_token,
         "SHOPIFY_SHOP": "demo.myshopify.com",
+        "ORDERGATE_METRICS_PORT": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

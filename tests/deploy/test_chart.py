@@ -102,13 +102,13 @@ def test_migration_job_runs_before_install_and_upgrade_after_its_secret(
 
 
 def test_migration_pod_is_not_behind_the_service(default_render: Rendered) -> None:
-    selector = default_render.one("Service")["spec"]["selector"]
+    selector = default_render.one("Service", "server")["spec"]["selector"]
     job_labels = default_render.one("Job")["spec"]["template"]["metadata"]["labels"]
     assert not selector.items() <= job_labels.items()
 
 
 def test_service_selects_the_server_pods(default_render: Rendered) -> None:
-    selector = default_render.one("Service")["spec"]["selector"]
+    selector = default_render.one("Service", "server")["spec"]["selector"]
     pod_labels = default_render.one("Deployment")["spec"]["template"]["metadata"]["labels"]
     assert selector.items() <= pod_labels.items()
 
@@ -166,14 +166,14 @@ def test_no_secret_value_appears_in_plain_text(full_render: Rendered) -> None:
 
 
 def test_network_policy_admits_only_the_gateway_and_extra_peers(full_render: Rendered) -> None:
-    policy = full_render.one("NetworkPolicy")["spec"]
-    (rule,) = policy["ingress"]
-    gateway = rule["from"][0]
+    api, _ = full_render.one("NetworkPolicy")["spec"]["ingress"]
+    gateway = api["from"][0]
     assert gateway["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "gateway-system"
     }
     assert gateway["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "envoy-gateway"}
-    assert len(rule["from"]) == 2
+    assert len(api["from"]) == 2
+    assert api["ports"] == [{"port": "http", "protocol": "TCP"}]
 
 
 def test_default_network_policy_admits_only_the_release_namespace(
@@ -182,6 +182,14 @@ def test_default_network_policy_admits_only_the_release_namespace(
     (rule,) = default_render.one("NetworkPolicy")["spec"]["ingress"]
     (peer,) = rule["from"]
     assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": NAMESPACE}
+    assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
+
+
+def test_network_policy_admits_only_the_named_peers_to_metrics(full_render: Rendered) -> None:
+    _, metrics = full_render.one("NetworkPolicy")["spec"]["ingress"]
+    (peer,) = metrics["from"]
+    assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "prometheus"}
+    assert metrics["ports"] == [{"port": "metrics", "protocol": "TCP"}]
 
 
 def test_network_policy_allows_egress_only_to_dns_postgres_redis_and_https(
@@ -202,7 +210,10 @@ def test_network_policy_covers_the_migration_pod(default_render: Rendered) -> No
 def test_disruption_budget_keeps_a_pod_during_drains(default_render: Rendered) -> None:
     budget = default_render.one("PodDisruptionBudget")["spec"]
     assert budget["maxUnavailable"] == 1
-    assert budget["selector"]["matchLabels"] == default_render.one("Service")["spec"]["selector"]
+    assert (
+        budget["selector"]["matchLabels"]
+        == default_render.one("Service", "server")["spec"]["selector"]
+    )
 
 
 def test_autoscaling_takes_over_the_replica_count(full_render: Rendered) -> None:
@@ -216,12 +227,41 @@ def test_optional_objects_are_off_by_default(default_render: Rendered) -> None:
     assert "ServiceMonitor" not in default_render.kinds()
 
 
-def test_service_monitor_scrapes_metrics_on_the_server(full_render: Rendered) -> None:
+def test_service_monitor_scrapes_metrics_on_the_metrics_port(full_render: Rendered) -> None:
     monitor = full_render.one("ServiceMonitor")
     (endpoint,) = monitor["spec"]["endpoints"]
+    service_labels = full_render.one("Service", "metrics")["metadata"]["labels"]
     assert endpoint["path"] == "/metrics"
-    assert endpoint["port"] == "http"
+    assert endpoint["port"] == "metrics"
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service_labels.items()
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+def test_metrics_listen_on_their_own_port_never_the_public_one(full_render: Rendered) -> None:
+    container = _container(full_render)
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert ports == {"http": 8000, "metrics": 9464}
+    assert _env(container)["ORDERGATE_PORT"] == "8000"
+    assert _env(container)["ORDERGATE_METRICS_PORT"] == "9464"
+
+
+def test_metrics_port_defaults_to_9090(default_render: Rendered) -> None:
+    assert _env(_container(default_render))["ORDERGATE_METRICS_PORT"] == "9090"
+
+
+def test_metrics_have_a_cluster_internal_service_apart_from_the_gateways(
+    chart: helm.Chart, all_features_values: dict[str, Any]
+) -> None:
+    values = copy.deepcopy(all_features_values)
+    values["service"] = {"type": "LoadBalancer"}
+    rendered = render(chart, values)
+    public, metrics = rendered.one("Service", "server"), rendered.one("Service", "metrics")
+    assert [port["targetPort"] for port in public["spec"]["ports"]] == ["http"]
+    assert metrics["spec"]["type"] == "ClusterIP"
+    assert metrics["spec"]["ports"] == [
+        {"port": 9464, "targetPort": "metrics", "protocol": "TCP", "name": "metrics"}
+    ]
+    assert metrics["spec"]["selector"] == public["spec"]["selector"]
 
 
 def test_digest_pins_the_image(full_render: Rendered) -> None:
@@ -241,6 +281,15 @@ def test_notes_warn_about_missing_shop_and_credentials(default_render: Rendered)
 
 def test_notes_stay_quiet_when_configured(full_render: Rendered) -> None:
     assert "WARNING" not in full_render.notes
+    assert "networkPolicy.metrics.from" not in full_render.notes
+
+
+def test_notes_say_when_prometheus_is_not_admitted_to_metrics(
+    chart: helm.Chart, all_features_values: dict[str, Any]
+) -> None:
+    values = copy.deepcopy(all_features_values)
+    values["networkPolicy"]["metrics"]["from"] = []
+    assert "networkPolicy.metrics.from admits no one" in render(chart, values).notes
 
 
 @pytest.mark.parametrize(
@@ -251,8 +300,18 @@ def test_notes_stay_quiet_when_configured(full_render: Rendered) -> None:
         {"config": {"shopifyShop": "shop.example.com"}},
         {"policy": {"cancelation": {"mode": "review"}}},
         {"image": {"digest": "latest"}},
+        {"metrics": {"port": 8000}},
+        {"networkPolicy": {"metrics": {"form": []}}},
     ],
-    ids=["replicas-type", "secret-key-typo", "shop-domain", "policy-key-typo", "digest"],
+    ids=[
+        "replicas-type",
+        "secret-key-typo",
+        "shop-domain",
+        "policy-key-typo",
+        "digest",
+        "metrics-on-the-public-port",
+        "metrics-peers-typo",
+    ],
 )
 def test_schema_rejects_bad_values(chart: helm.Chart, values: dict[str, Any]) -> None:
     with pytest.raises(helm.HelmValuesError):

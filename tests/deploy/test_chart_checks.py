@@ -14,7 +14,7 @@ import pytest
 from tests.deploy.rendering import CHART_DIR, Rendered
 
 # kubernetes-validate ships schemas for built-in kinds only; a CRD's object is checked by the
-# chart tests instead (test_service_monitor_scrapes_metrics_on_the_server).
+# chart tests instead (test_service_monitor_scrapes_metrics_on_the_metrics_port).
 CUSTOM_KINDS = {("monitoring.coreos.com/v1", "ServiceMonitor")}
 
 # Every checkov finding on the rendered chart, with the reason it stays. The scan must report

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import aiohttp
 import pytest
@@ -93,19 +94,28 @@ def _free_port() -> int:
         return port
 
 
+class Served(NamedTuple):
+    """A running `ordergate serve`: its public URL, its metrics URL, the process."""
+
+    url: str
+    metrics_url: str
+    process: asyncio.subprocess.Process
+
+
 @pytest.fixture
 async def served(
     installed: Path,
     make_database: Callable[[], Awaitable[str]],
     sandbox: SandboxShop,
-) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+) -> AsyncIterator[Served]:
     """`ordergate serve` from the clean environment, in production mode, on loopback."""
-    port = _free_port()
+    port, metrics_port = _free_port(), _free_port()
     environment = _clean_environment(
         installed,
         ORDERGATE_ENV="production",
         ORDERGATE_HOST="127.0.0.1",
         ORDERGATE_PORT=str(port),
+        ORDERGATE_METRICS_PORT=str(metrics_port),
         DATABASE_URL=await make_database(),
         SHOPIFY_SHOP="demo.myshopify.com",
         SHOPIFY_ADMIN_ENDPOINT=sandbox.endpoint,
@@ -119,7 +129,7 @@ async def served(
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,
     )
-    yield f"http://127.0.0.1:{port}", process
+    yield Served(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}", process)
     if process.returncode is None:
         process.terminate()
         try:
@@ -137,19 +147,16 @@ async def _status(session: aiohttp.ClientSession, url: str) -> int | None:
         return None
 
 
-async def test_installed_server_answers_health_and_readiness(
-    served: tuple[str, asyncio.subprocess.Process],
-) -> None:
-    base, process = served
+async def _await_statuses(served: Served, expected: dict[str, int]) -> None:
+    """Poll until every URL answers its expected status; fail with the server's stderr if not."""
+    process = served.process
     deadline = time.monotonic() + READY_WITHIN_SECONDS
     statuses: dict[str, int | None] = {}
     timeout = aiohttp.ClientTimeout(total=2)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         while time.monotonic() < deadline and process.returncode is None:
-            statuses = {
-                path: await _status(session, base + path) for path in ("/healthz", "/readyz")
-            }
-            if set(statuses.values()) == {200}:
+            statuses = {url: await _status(session, url) for url in expected}
+            if statuses == expected:
                 return
             await asyncio.sleep(0.25)
     if process.returncode is None:
@@ -157,6 +164,19 @@ async def test_installed_server_answers_health_and_readiness(
     assert process.stderr is not None
     output = (await process.stderr.read()).decode(errors="replace")[-4000:]
     pytest.fail(
-        f"not ready within {READY_WITHIN_SECONDS:.0f}s: {statuses}; "
+        f"not as expected within {READY_WITHIN_SECONDS:.0f}s: {statuses}; "
         f"exit {await process.wait()}; stderr:\n{output}"
     )
+
+
+async def test_installed_server_answers_health_and_readiness(served: Served) -> None:
+    await _await_statuses(served, {f"{served.url}/healthz": 200, f"{served.url}/readyz": 200})
+
+
+async def test_installed_server_serves_metrics_only_on_the_metrics_port(served: Served) -> None:
+    expected = {
+        f"{served.url}/healthz": 200,
+        f"{served.metrics_url}/metrics": 200,
+        f"{served.url}/metrics": 404,
+    }
+    await _await_statuses(served, expected)
