@@ -3,47 +3,65 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+PIP    := $(BIN)/python -m pip --quiet --disable-pip-version-check
+
+# Two stamps per pyproject.toml content: running the service needs the runtime dependencies
+# only; the checks add the `dev` and `chart` extras on top. `make dev` after `make test` finds
+# both stamps and installs nothing; `make test` after `make dev` installs just the extras.
+PROJECT_HASH  := $(shell cksum < pyproject.toml | cut -d' ' -f1)
+RUNTIME_STAMP := $(VENV)/.installed-runtime-$(PROJECT_HASH)
+CHECKS_STAMP  := $(VENV)/.installed-checks-$(PROJECT_HASH)
 
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-3.3.30
 
-.PHONY: dev test lint typecheck unit install chart
+.PHONY: dev test fmt lint typecheck unit install chart
 
-$(STAMP): pyproject.toml
+# A changed pyproject.toml changes both stamp names: drop every old stamp so neither half of
+# the environment is trusted for the new dependencies.
+$(RUNTIME_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	$(PIP) install --upgrade pip
+	$(PIP) install -e .
+	rm -f $(VENV)/.installed-* && touch $(RUNTIME_STAMP)
+
+$(CHECKS_STAMP): $(RUNTIME_STAMP)
+	$(PIP) install -e '.[dev,chart]'
+	touch $(CHECKS_STAMP)
 
 # checkov conflicts with the project's packages: it gets its own virtual environment,
 # pinned because a new version can add findings.
 # The project's pip installs into it (`pip --python`), so it needs no pip of its own.
-$(CHECKOV_STAMP): $(STAMP)
+$(CHECKOV_STAMP): $(RUNTIME_STAMP)
 	$(PYTHON) -m venv --without-pip $(CHECKOV_VENV)
-	$(BIN)/python -m pip --python $(CHECKOV_VENV)/bin/python install --quiet \
-		--disable-pip-version-check 'checkov==3.3.30'
+	$(PIP) --python $(CHECKOV_VENV)/bin/python install 'checkov==3.3.30'
 	touch $(CHECKOV_STAMP)
 
-install: $(STAMP) $(CHECKOV_STAMP)
+install: $(CHECKS_STAMP) $(CHECKOV_STAMP)
 
-dev: $(STAMP)
+dev: $(RUNTIME_STAMP)
 	$(BIN)/ordergate dev
 
-lint: $(STAMP)
+# Fix what ruff can, then format; still fail on what needs a human, after formatting.
+fmt: $(CHECKS_STAMP)
+	$(BIN)/ruff check --fix . ; status=$$?; $(BIN)/ruff format . && exit $$status
+
+lint: $(CHECKS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(CHECKS_STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(CHECKOV_STAMP)
+# Every process (pytest and the `ordergate` subprocesses it starts) writes its own data file
+# (pyproject.toml: patch = subprocess, parallel); combine them, then report.
+unit: $(CHECKS_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest
-	$(BIN)/coverage combine --quiet 2>/dev/null || true
+	$(BIN)/coverage combine --quiet
 	$(BIN)/coverage report
 
-chart: $(STAMP) $(CHECKOV_STAMP)
+chart: $(CHECKS_STAMP) $(CHECKOV_STAMP)
 	$(BIN)/pytest tests/deploy
 
 test: lint typecheck unit
