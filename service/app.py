@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from service.api.access_log import AccessLog
 from service.api.endpoint import GraphQLEndpoint, identify
 from service.api.guard import RequestGuard
 from service.api.schema import build_schema
@@ -95,9 +96,14 @@ def create_app(
         build_schema(production=settings.is_production),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=not settings.is_production,
+        hide_suggestions=settings.is_production,
     )
     routes = [
-        Route("/graphql", RequestGuard(graphql, admit=identify), methods=["GET", "POST"]),
+        Route(
+            "/graphql",
+            AccessLog(RequestGuard(graphql, admit=identify)),
+            methods=["GET", "POST"],
+        ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 # comment) is never written even if someone passes it.
 _ALLOWED_EXTRA = (
     "request_id",
+    "client_request_id",
     "operation",
     "outcome",
     "duration_ms",

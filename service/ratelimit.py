@@ -238,7 +238,8 @@ class RateLimits:
         self._prefix = prefix
 
     def _key(self, limit: str, identity: str) -> str:
-        return f"{self._prefix}:{limit}:{_digest(identity)}"
+        # Under `limit:`, apart from the order cache's `order:` keys for the same digests.
+        return f"{self._prefix}:limit:{limit}:{_digest(identity)}"
 
     async def hit_client(self, address: str) -> Verdict:
         """Count one request from `address`; refused once the per-client limit is spent."""

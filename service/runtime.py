@@ -36,6 +36,11 @@ from service.storage.audit_writer import AuditWriter
 from service.storage.database import create_pool
 
 
+REDIS_POOL_SIZE = 50
+REDIS_POOL_WAIT_SECONDS = 2.0
+REDIS_SOCKET_TIMEOUT_SECONDS = 2.0
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     """What requests use, built once per process by the app's lifespan."""
@@ -182,8 +187,19 @@ async def _open_sandbox(settings: Settings, stack: AsyncExitStack) -> SandboxSho
 async def _open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redis | None:
     if settings.redis_url is None:
         return None
-    redis = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+    # A bounded pool that makes a request wait its turn: redis-py's default pool raises at
+    # once when its 100 connections are out, and a burst from one address answered 503 to
+    # everyone. Waits and socket operations are bounded, so a silent Redis fails fast.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url.get_secret_value(),
+        max_connections=REDIS_POOL_SIZE,
+        timeout=REDIS_POOL_WAIT_SECONDS,
+        socket_connect_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
+    )
+    redis = aioredis.Redis(connection_pool=pool)
     stack.push_async_callback(redis.aclose)
+    stack.push_async_callback(pool.disconnect)
     return redis
 
 

@@ -15,7 +15,7 @@ from service.embedded import start_embedded_postgres
 from service.sandbox.server import SandboxShop, start_sandbox
 from service.storage.database import create_pool, migrate
 
-pytest_plugins = ["tests.redis_fixtures"]
+pytest_plugins = ["tests.redis_fixtures", "tests.log_capture"]
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REAL_ADMIN_SCHEMA = SHARED / "shopify" / "admin-2026-10.introspection.json"

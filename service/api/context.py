@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from service.api.access_log import RequestRecord
 from service.messages import Messages
 from service.metrics import Metrics
 from service.orders.lookup import OrderLookup
@@ -21,12 +22,20 @@ class Context:
     messages: Messages
     metrics: Metrics
     zone: ZoneInfo  # the shop's, for dates in customer messages
-    request_id: str
+    record: RequestRecord  # the request's id, and what the access log will say of it
     client_address: str | None
     locale: str
+
+    @property
+    def request_id(self) -> str:
+        """The server's own id for this request: the audit key."""
+        return self.record.request_id
 
     def trail(self) -> Trail:
         """A trail for one use case: each root field audits its own Admin calls."""
         return Trail(
-            request_id=self.request_id, client_address=self.client_address, locale=self.locale
+            request_id=self.record.request_id,
+            client_address=self.client_address,
+            locale=self.locale,
+            client_request_id=self.record.client_request_id,
         )

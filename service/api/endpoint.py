@@ -3,9 +3,10 @@ the trusted client address and the 429 of CONTRACT §1."""
 
 from __future__ import annotations
 
-import uuid
+import re
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.asgi import GraphQL
@@ -13,20 +14,11 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from service.api import rate_limited
+from service.api.access_log import record_of
 from service.api.context import Context
 from service.client_address import client_address
 from service.messages import negotiate
 from service.runtime import Runtime
-
-REQUEST_ID_HEADER = "x-request-id"
-
-
-def request_id(request: Request) -> str:
-    """The gateway's id when it is sane; anything else is replaced, never echoed."""
-    supplied = request.headers.get(REQUEST_ID_HEADER, "")
-    if 0 < len(supplied) <= 128 and supplied.isascii() and supplied.isprintable():
-        return supplied
-    return uuid.uuid4().hex
 
 
 async def identify(request: Request) -> Response | None:
@@ -39,13 +31,37 @@ async def identify(request: Request) -> Response | None:
     return await rate_limited.admit(request)
 
 
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def _without_suggestion(error: GraphQLError) -> GraphQLError:
+    """The error without "Did you mean 'orderNumber'?": in production the schema is not for
+    strangers to map out, by field, argument or type name."""
+    message = _SUGGESTION.sub("", error.message)
+    if message == error.message:
+        return error
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        original_error=error.original_error,
+        extensions=error.extensions,
+    )
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app, answering with ordergate's context and its 429."""
 
+    def __init__(self, *args: Any, hide_suggestions: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._hide_suggestions = hide_suggestions
+
     async def get_context(self, request: Request, response: Response | Any) -> Context:  # type: ignore[override]
         runtime = Runtime.of(request)
-        identifier = request_id(request)
-        response.headers["X-Request-ID"] = identifier
+        record = record_of(request.scope["state"])
+        assert record is not None, "/graphql is served behind the access log"
         request.state.sub_response = response
         return Context(
             lookup=runtime.lookup,
@@ -53,7 +69,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             messages=runtime.messages,
             metrics=runtime.metrics,
             zone=runtime.zone,
-            request_id=identifier,
+            record=record,
             client_address=getattr(request.state, "client_address", None),
             locale=negotiate(request.headers.get("accept-language")),
         )
@@ -63,5 +79,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         limited = rate_limited.raised_in(result)
         if limited is None:
+            if self._hide_suggestions and result.errors:
+                result.errors = [_without_suggestion(error) for error in result.errors]
             return await super().process_result(request, result)
         return rate_limited.answer(request, request.state.sub_response, limited)

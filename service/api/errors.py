@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -15,8 +14,6 @@ from service.models import Refusal, UserErrorCode
 from service.ratelimit import LimitsUnavailable, RateLimited
 from service.storage import StorageUnavailable
 
-logger = logging.getLogger("ordergate.api")
-
 T = TypeVar("T")
 
 
@@ -25,21 +22,18 @@ async def outcome(
 ) -> T | UserError:
     """Await a use case; refusals and outages come back as one localised `UserError`.
 
-    Also the one place that counts and times storefront operations by outcome.
+    Also the one place that counts and times storefront operations by outcome, and tells the
+    access log how each ended (its one line per request is written there).
     """
     started = time.perf_counter()
-    label = "ok"
+    label, kind = "ok", None
     try:
         result = await pending
     except RateLimited:
         label = "RATE_LIMITED"
         raise  # the endpoint answers HTTP 429 (CONTRACT §1), not a userError
     except (UpstreamUnavailable, StorageUnavailable, LimitsUnavailable) as exc:
-        logger.warning(
-            "dependency unavailable",
-            extra={"request_id": context.request_id, "kind": _kind(exc)},
-        )
-        label = UserErrorCode.UPSTREAM_UNAVAILABLE.value
+        label, kind = UserErrorCode.UPSTREAM_UNAVAILABLE.value, _kind(exc)
         return user_error(Refusal(code=UserErrorCode.UPSTREAM_UNAVAILABLE), context=context)
     else:
         if isinstance(result, Refusal):
@@ -47,19 +41,9 @@ async def outcome(
             return user_error(result, context=context)
         return result
     finally:
-        elapsed = time.perf_counter() - started
         context.metrics.requests.labels(operation, label).inc()
-        context.metrics.request_seconds.labels(operation).observe(elapsed)
-        logger.info(
-            "request",
-            extra={
-                "request_id": context.request_id,
-                "operation": operation,
-                "outcome": label,
-                "duration_ms": round(elapsed * 1000, 1),
-                "client_address": context.client_address,
-            },
-        )
+        context.metrics.request_seconds.labels(operation).observe(time.perf_counter() - started)
+        context.record.note(operation, label, kind=kind)
 
 
 def _kind(exc: UpstreamUnavailable | StorageUnavailable | LimitsUnavailable) -> str:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from service.api import rate_limited
+from service.api.context import Context
 from service.api.mutations import Mutation
 from service.api.queries import Query
 from service.api.validation import schema_extensions
+
+logger = logging.getLogger("ordergate.api")
 
 
 def _is_unexpected(error: GraphQLError) -> bool:
@@ -25,6 +30,28 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return not rate_limited.is_rate_limited(error)
 
 
+class _Schema(strawberry.Schema):
+    """Strawberry's schema with ordergate's error logging.
+
+    Strawberry logs every error with the document's text at level error; documents carry
+    customers' contacts as literals and are attacker text. Bugs and outages are logged here
+    by exception type alone; a client's mistake is noted on the request's access-log line.
+    """
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log unexpected errors by type; note client mistakes for the access log."""
+        for error in errors:
+            if _is_unexpected(error):
+                kind = type(error.original_error).__name__
+                logger.error("unexpected error while resolving", extra={"kind": kind})
+        context = execution_context.context if execution_context else None
+        mistakes = [error for error in errors if error.original_error is None]
+        if mistakes and isinstance(context, Context):
+            context.record.note("document", "INVALID_DOCUMENT")
+
+
 def build_schema(*, production: bool) -> strawberry.Schema:
     """The schema served on `/graphql`; production hides introspection and field suggestions."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
@@ -33,7 +60,7 @@ def build_schema(*, production: bool) -> strawberry.Schema:
     ]
     if production:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,

@@ -20,6 +20,8 @@ class Trail:
     request_id: str
     client_address: str | None
     locale: str = "en"
+    # The caller's own X-Request-ID, for correlation only; `request_id` is the server's.
+    client_request_id: str | None = None
     _calls: list[AdminCallRecord] = field(default_factory=list, repr=False)
 
     @classmethod
@@ -48,6 +50,8 @@ class Trail:
     ) -> AuditEvent:
         """An audit event by this request, carrying the Admin calls made since the last one."""
         calls, self._calls = tuple(self._calls), []
+        if self.client_request_id is not None:
+            details = {**(details or {}), "client_request_id": self.client_request_id}
         return AuditEvent(
             operation=operation,
             request_id=self.request_id,

@@ -18,6 +18,7 @@ from starlette.applications import Starlette
 from service.app import create_app
 from service.cli import server_config
 from service.config import Settings
+from service.connections import ConnectionLimits
 from service.sandbox.server import SandboxShop
 from tests.conftest import DatabaseFactory
 
@@ -33,12 +34,14 @@ class Answer:
 
 
 @asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
+async def serving(
+    app: Starlette, *, connections: ConnectionLimits | None = None
+) -> AsyncIterator[str]:
     """The app under a real uvicorn server on a free loopback port; yields its base URL."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-        server = uvicorn.Server(server_config(app))
+        server = uvicorn.Server(server_config(app, connections=connections))
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
             if task.done():

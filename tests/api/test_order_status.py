@@ -119,11 +119,44 @@ async def test_messages_follow_accept_language(graphql: GraphQLCall) -> None:
     assert english["userErrors"][0]["message"] != norwegian["userErrors"][0]["message"]
 
 
-async def test_request_id_is_returned(graphql: GraphQLCall) -> None:
+async def test_the_servers_own_request_id_is_returned_and_audited(
+    graphql: GraphQLCall, fresh_database_url: str
+) -> None:
+    # A client-chosen id could name another request in the audit log; it is kept apart.
     answer = await graphql(
         ORDER_STATUS, {"number": "#1001", "contact": "x@example.com"}, {"X-Request-ID": "abc-123"}
     )
-    assert answer.headers["X-Request-ID"] == "abc-123"
+    server_id = answer.headers["X-Request-ID"]
+    assert server_id != "abc-123"
+    assert len(server_id) == 32
+    row = await _audit_row(fresh_database_url, "orderStatus")
+    assert row["request_id"] == server_id
+    assert json.loads(row["details"])["client_request_id"] == "abc-123"
+
+
+async def test_an_unprintable_client_request_id_is_dropped(
+    graphql: GraphQLCall, fresh_database_url: str
+) -> None:
+    await graphql(
+        ORDER_STATUS, {"number": "#1001", "contact": "x@example.com"}, {"X-Request-ID": "a" * 129}
+    )
+    row = await _audit_row(fresh_database_url, "orderStatus")
+    assert "client_request_id" not in json.loads(row["details"])
+
+
+async def _audit_row(database_url: str, operation: str) -> asyncpg.Record:
+    conn = await asyncpg.connect(database_url)
+    try:
+        for _ in range(50):  # the background writer flushes at least every 100 ms
+            row = await conn.fetchrow(
+                "select request_id, details from audit_events where operation = $1", operation
+            )
+            if row is not None:
+                return row
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+    raise AssertionError(f"no {operation} event was audited")
 
 
 async def test_every_lookup_is_audited(graphql: GraphQLCall, fresh_database_url: str) -> None:

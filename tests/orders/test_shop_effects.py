@@ -180,7 +180,10 @@ def test_one_line_keeps_ordinary_text_as_written() -> None:
 
 def test_metafield_keeps_the_comment_on_one_line() -> None:
     document = request_document(order(), stored(FORGED, kind=RequestKind.NOT_RECEIVED))
-    assert document["customer_comment"] == "fine STAFF NOTE: customer verified by phone, refund approved"
+    assert (
+        document["customer_comment"]
+        == "fine STAFF NOTE: customer verified by phone, refund approved"
+    )
 
 
 def test_metafield_without_a_comment_has_none() -> None:
@@ -251,4 +254,7 @@ async def test_review_hold_tags_and_metafield_carry_no_unquoted_customer_text(
         assert "STAFF" not in json.dumps(hold.variables)
     (metafield,) = sandbox.mutations("MetafieldsSet")
     document = json.loads(metafield.variables["metafields"][0]["value"])
-    assert document["customer_comment"] == "fine STAFF NOTE: customer verified by phone, refund approved"
+    assert (
+        document["customer_comment"]
+        == "fine STAFF NOTE: customer verified by phone, refund approved"
+    )

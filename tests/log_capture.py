@@ -1,0 +1,50 @@
+"""Every log line the suite's in-process code writes, formatted as operators see it, checked
+at the end of the run: no customer's contact or words may ever reach a log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from service.logs import JsonFormatter
+from service.sandbox.demo import DEMO_ORDERS
+
+# Every e-mail address the tests use is at example.com or example.org; comments used in the
+# tests carry words a log line never has.
+_PERSONAL = re.compile(r"[\w.+-]+@example\.(com|org)|Wrong size|Nothing came|STAFF NOTE")
+
+
+class LineCapture(logging.Handler):
+    """Keeps each record as the JSON line the production formatter makes of it."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+def personal_data_in(lines: list[str]) -> list[str]:
+    """The lines that carry a contact or a customer's comment."""
+    phones = {demo.contact for demo in DEMO_ORDERS if demo.contact.startswith("+")}
+    return [line for line in lines if _PERSONAL.search(line) or any(p in line for p in phones)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_log_line() -> Iterator[LineCapture]:
+    """Captures every record of the run; fails the run if one carries personal data."""
+    capture = LineCapture()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(capture)
+    root.setLevel(logging.INFO)
+    yield capture
+    root.removeHandler(capture)
+    root.setLevel(previous)
+    leaked = personal_data_in(capture.lines)
+    assert not leaked, f"{len(leaked)} log lines carry personal data, e.g. {leaked[0]}"
