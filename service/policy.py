@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from service.models import RiskLevel
+from service.models import RequestKind, RiskLevel
 
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -106,11 +106,47 @@ class NotReceivedPolicy(_Strict):
     report_window_days: Annotated[int, Field(ge=1, le=3650)] = 60
 
 
+class Verification(enum.StrEnum):
+    """What a customer must show before an action goes ahead (CONTRACT §5)."""
+
+    CODE = "code"  # the order number, the contact, and a one-time code e-mailed to the order
+    CONTACT = "contact"  # the order number and the contact suffice
+
+
+class VerificationPolicy(_Strict):
+    """Which actions need a one-time code from the order's inbox, and how long a code lives."""
+
+    cancellation: Verification = Verification.CODE
+    not_received: Verification = Verification.CONTACT
+    code_ttl_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 10
+
+    def for_kind(self, kind: RequestKind) -> Verification:
+        """What a request of `kind` needs."""
+        return self.cancellation if kind is RequestKind.CANCELLATION else self.not_received
+
+
+class NotificationPolicy(_Strict):
+    """Which e-mails customers get besides their codes."""
+
+    acknowledge: bool = True  # a receipt for a request not finished at once, and its outcome
+
+
 class Policy(_Strict):
     """The whole merchant policy; a file may set any subset, the rest are defaults."""
 
     cancellation: CancellationPolicy = CancellationPolicy()
     not_received: NotReceivedPolicy = NotReceivedPolicy()
+    verification: VerificationPolicy = VerificationPolicy()
+    notifications: NotificationPolicy = NotificationPolicy()
+
+    @property
+    def sends_email(self) -> bool:
+        """Whether this policy ever e-mails a customer (then SMTP must be configured)."""
+        uses_codes = Verification.CODE in {
+            self.verification.cancellation,
+            self.verification.not_received,
+        }
+        return uses_codes or self.notifications.acknowledge
 
 
 def parse_policy(document: Any, *, source: str = "policy") -> Policy:

@@ -34,11 +34,7 @@ PENDING_ENUM_VALUES = {
     ("UserErrorCode", "VERIFICATION_REQUIRED"): "issue 11 (verified actions)",
     ("UserErrorCode", "VERIFICATION_FAILED"): "issue 11 (verified actions)",
 }
-PENDING_POLICY_SECTIONS = {
-    "verification": "issue 11 (verified actions)",
-    "notifications": "issue 11 (verified actions)",
-    "privacy": "issue 13 (personal data)",
-}
+PENDING_POLICY_SECTIONS = {"privacy": "issue 13 (personal data)"}
 PINNED_ENUMS = ("UserErrorCode", "EligibilityReason")
 
 
