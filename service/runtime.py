@@ -35,7 +35,6 @@ from service.sandbox.server import SandboxShop, start_sandbox
 from service.storage.audit_writer import AuditWriter
 from service.storage.database import create_pool
 
-
 REDIS_POOL_SIZE = 50
 REDIS_POOL_WAIT_SECONDS = 2.0
 REDIS_SOCKET_TIMEOUT_SECONDS = 2.0
