@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import email.policy
 import enum
 import ipaddress
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Self
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import limits
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -15,6 +18,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 DEFAULT_API_VERSION = "2026-10"
 _API_VERSION = re.compile(r"^20\d\d-(01|04|07|10)$")
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+# A plain addr-spec: no quoting, comments, address literals or whitespace, nothing that could
+# smuggle a second header or SMTP command into the envelope.
+_ADDR_SPEC = re.compile(r"^[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@]+$")
+SECRET_KEY_MIN_LENGTH = 32
+# smtp:// is submission with STARTTLS when the server offers it; smtps:// is implicit TLS.
+SMTP_DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
 
 
 class Environment(enum.StrEnum):
@@ -28,6 +37,17 @@ class ConfigurationError(ValueError):
     """The settings cannot run the service; the message says which variable to fix."""
 
 
+@dataclass(frozen=True)
+class SmtpServer:
+    """Where customer e-mail is handed over: `SMTP_URL`, parsed and percent-decoded."""
+
+    host: str
+    port: int
+    implicit_tls: bool  # smtps://; otherwise STARTTLS when the server offers it
+    username: str | None = None
+    password: SecretStr | None = None
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return tuple(item.strip() for item in value.split(",") if item.strip())
@@ -37,7 +57,11 @@ def _split_csv(value: object) -> object:
 class Settings(BaseSettings):
     """Everything ordergate reads from its environment. Nothing else reads `os.environ`."""
 
-    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_ignore_empty=True)
+    # hide_input_in_errors: a rejected SMTP_URL or DATABASE_URL may hold a password, and a
+    # ValidationError printed in a traceback or a log would otherwise repeat it.
+    model_config = SettingsConfigDict(
+        frozen=True, extra="ignore", env_ignore_empty=True, hide_input_in_errors=True
+    )
 
     env: Environment = Field(default=Environment.DEV, validation_alias="ORDERGATE_ENV")
     database_url: SecretStr | None = Field(default=None, validation_alias="DATABASE_URL")
@@ -85,6 +109,10 @@ class Settings(BaseSettings):
         default=10.0, validation_alias="ORDERGATE_ORDER_CACHE_SECONDS"
     )
     log_level: str = Field(default="INFO", validation_alias="ORDERGATE_LOG_LEVEL")
+    # Keys the hashes of verification codes and seals the e-mail queued in the outbox.
+    secret_key: SecretStr | None = Field(default=None, validation_alias="ORDERGATE_SECRET_KEY")
+    smtp_url: SecretStr | None = Field(default=None, validation_alias="SMTP_URL")
+    mail_from: str = Field(default="ordergate@localhost", validation_alias="ORDERGATE_MAIL_FROM")
     data_dir: Path = Field(default=Path(".ordergate"), validation_alias="ORDERGATE_DATA_DIR")
 
     _split_trusted = field_validator("trusted_proxies", mode="before")(_split_csv)
@@ -130,6 +158,28 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < SECRET_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"must be at least {SECRET_KEY_MIN_LENGTH} characters, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _valid_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _parse_smtp_url(value.get_secret_value())
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _valid_mail_from(cls, value: str) -> str:
+        return _one_address(value)
 
     @model_validator(mode="after")
     def _credentials_come_in_pairs(self) -> Self:
@@ -182,5 +232,80 @@ class Settings(BaseSettings):
                 "Shopify credentials are required in production: SHOPIFY_ADMIN_TOKEN, "
                 "or SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET"
             )
+        if self.secret_key is None:
+            problems.append(
+                "ORDERGATE_SECRET_KEY is required in production (it keys the hashes of "
+                "verification codes and seals queued e-mail)"
+            )
         if problems:
             raise ConfigurationError("; ".join(problems))
+
+    def check_mail(self, *, policy_sends_email: bool) -> None:
+        """Refuse production when the merchant's policy e-mails customers and SMTP is not set."""
+        if self.is_production and policy_sends_email and self.smtp_url is None:
+            raise ConfigurationError(
+                "SMTP_URL is required in production: the merchant's policy e-mails customers "
+                "(verification codes or receipts), and without it they would never be sent"
+            )
+
+    def smtp_server(self) -> SmtpServer | None:
+        """The SMTP relay from `SMTP_URL`, or None when it is unset."""
+        if self.smtp_url is None:
+            return None
+        return _parse_smtp_url(self.smtp_url.get_secret_value())
+
+
+def _parse_smtp_url(url: str) -> SmtpServer:
+    """`smtp[s]://[user:password@]host[:port]`; the messages never repeat the URL (a secret)."""
+    parts = urlsplit(url)
+    if parts.scheme not in SMTP_DEFAULT_PORTS:
+        raise ValueError("must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
+    if not parts.hostname:
+        raise ValueError("must name the SMTP server's host, e.g. smtp://mail.example.com:587")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("takes no path, query or fragment, only smtp[s]://user:password@host:port")
+    username, password = _credentials(parts)
+    return SmtpServer(
+        host=parts.hostname,
+        port=_port(parts) or SMTP_DEFAULT_PORTS[parts.scheme],
+        implicit_tls=parts.scheme == "smtps",
+        username=username,
+        password=SecretStr(password) if password is not None else None,
+    )
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has a port that is not a number from 1 to 65535") from None
+    if port == 0:
+        raise ValueError("has a port that is not a number from 1 to 65535")
+    return port
+
+
+def _credentials(parts: SplitResult) -> tuple[str | None, str | None]:
+    if parts.username is None:
+        return None, None
+    username = unquote(parts.username)
+    password = unquote(parts.password) if parts.password is not None else None
+    if not username or not password:
+        raise ValueError("must give both a user and a password, or neither (user:password@host)")
+    return username, password
+
+
+def _one_address(value: str) -> str:
+    """One plain address, bare or with a display name (`Shop <orders@shop.example>`)."""
+    text = value.strip()
+    problem = "must be one e-mail address, e.g. orders@shop.example or Shop <orders@shop.example>"
+    if not text or any(char in text for char in "\r\n"):
+        raise ValueError(problem)
+    try:
+        header = email.policy.default.header_factory("From", text)
+    # The header parser fails on some malformed input with assorted exceptions (IndexError, …).
+    except Exception:
+        raise ValueError(problem) from None
+    addresses = header.addresses
+    if header.defects or len(addresses) != 1 or not _ADDR_SPEC.match(addresses[0].addr_spec):
+        raise ValueError(problem)
+    return text

@@ -137,6 +137,25 @@ def test_production_refuses_the_sandbox_and_a_missing_database() -> None:
     assert "SHOPIFY_SHOP is required" in result.stderr
 
 
+def test_production_refuses_to_start_without_the_secret_key() -> None:
+    result = run("serve", env={"ORDERGATE_ENV": "production"})
+    assert result.returncode == 2
+    assert "ORDERGATE_SECRET_KEY is required in production" in result.stderr
+
+
+def test_short_secret_key_stops_start_up_naming_it() -> None:
+    result = run("serve", env={"ORDERGATE_SECRET_KEY": "too-short"})
+    assert result.returncode == 2
+    assert "ORDERGATE_SECRET_KEY: Value error, must be at least 32 characters" in result.stderr
+
+
+def test_bad_smtp_url_stops_start_up_naming_it_without_repeating_it() -> None:
+    result = run("serve", env={"SMTP_URL": "http://orders:hunter2-secret@relay.example"})
+    assert result.returncode == 2
+    assert "SMTP_URL: Value error, must start with smtp://" in result.stderr
+    assert "hunter2-secret" not in result.stderr
+
+
 @pytest.mark.parametrize(
     ("metrics_port", "named"),
     [

@@ -120,6 +120,11 @@ async def served(
         SHOPIFY_SHOP="demo.myshopify.com",
         SHOPIFY_ADMIN_ENDPOINT=sandbox.endpoint,
         SHOPIFY_ADMIN_TOKEN=sandbox.admin_token,
+        ORDERGATE_SECRET_KEY="installed-package-test-secret-key-0123456789",
+        # Production refuses to start without a relay when the policy sends e-mail (the
+        # default one does); nothing connects to it at start-up.
+        SMTP_URL=f"smtp://127.0.0.1:{_free_port()}",
+        ORDERGATE_MAIL_FROM="Demo Shop <orders@shop.example>",
     )
     process = await asyncio.create_subprocess_exec(
         str(installed / "venv" / "bin" / "ordergate"),
