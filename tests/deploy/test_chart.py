@@ -148,6 +148,45 @@ def test_credentials_come_from_the_chart_secret(full_render: Rendered) -> None:
     assert env["REDIS_URL"]["secretKeyRef"]["optional"] is True
 
 
+def test_secret_key_and_smtp_url_come_from_the_chart_secret(full_render: Rendered) -> None:
+    (secret,) = [
+        item for item in full_render.manifests if item["kind"] == "Secret" and not _is_hook(item)
+    ]
+    env = _env(_container(full_render))
+    assert set(secret["data"]) >= {"ORDERGATE_SECRET_KEY", "SMTP_URL"}
+    for name in ("ORDERGATE_SECRET_KEY", "SMTP_URL"):
+        assert env[name]["secretKeyRef"] == {
+            "name": secret["metadata"]["name"],
+            "key": name,
+            "optional": True,
+        }
+
+
+def test_existing_secret_supplies_the_secret_key_and_smtp_url(
+    chart: helm.Chart, all_features_values: dict[str, Any]
+) -> None:
+    values = copy.deepcopy(all_features_values)
+    values["secrets"] = {"existingSecret": "ordergate-credentials"}
+    env = _env(_container(render(chart, values)))
+    assert env["ORDERGATE_SECRET_KEY"]["secretKeyRef"]["name"] == "ordergate-credentials"
+    assert env["SMTP_URL"]["secretKeyRef"]["name"] == "ordergate-credentials"
+
+
+def test_migration_job_gets_neither_the_secret_key_nor_smtp(full_render: Rendered) -> None:
+    env = _env(_container(full_render, "Job"))
+    assert "ORDERGATE_SECRET_KEY" not in env
+    assert "SMTP_URL" not in env
+
+
+def test_mail_sender_comes_from_values(full_render: Rendered) -> None:
+    env = _env(_container(full_render))
+    assert env["ORDERGATE_MAIL_FROM"] == "Demo Shop <orders@shop.example.com>"
+
+
+def test_mail_sender_is_ordergates_default_when_unset(default_render: Rendered) -> None:
+    assert "ORDERGATE_MAIL_FROM" not in _env(_container(default_render))
+
+
 def test_existing_secret_replaces_the_chart_secrets(
     chart: helm.Chart, all_features_values: dict[str, Any]
 ) -> None:
@@ -192,13 +231,44 @@ def test_network_policy_admits_only_the_named_peers_to_metrics(full_render: Rend
     assert metrics["ports"] == [{"port": "metrics", "protocol": "TCP"}]
 
 
-def test_network_policy_allows_egress_only_to_dns_postgres_redis_and_https(
+def test_network_policy_allows_egress_only_to_dns_postgres_redis_smtp_and_https(
     default_render: Rendered,
 ) -> None:
     policy = default_render.one("NetworkPolicy")["spec"]
     ports = {port["port"] for rule in policy["egress"] for port in rule["ports"]}
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    assert ports == {53, 5432, 6379, 443}
+    assert ports == {53, 5432, 6379, 587, 443}
+
+
+def _egress_to_port(rendered: Rendered, port: int) -> dict[str, Any]:
+    rules: list[dict[str, Any]] = rendered.one("NetworkPolicy")["spec"]["egress"]
+    (rule,) = [rule for rule in rules if {"port": port, "protocol": "TCP"} in rule["ports"]]
+    return rule
+
+
+def test_network_policy_lets_mail_out_to_the_smtp_relay_on_any_address_by_default(
+    default_render: Rendered,
+) -> None:
+    rule = _egress_to_port(default_render, 587)
+    assert rule["ports"] == [{"port": 587, "protocol": "TCP"}]
+    assert "to" not in rule
+
+
+def test_network_policy_narrows_smtp_egress_to_the_named_peers(full_render: Rendered) -> None:
+    (peer,) = _egress_to_port(full_render, 587)["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "mail"}
+    assert peer["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "postfix"}
+
+
+def test_network_policy_opens_the_smtp_port_given(
+    chart: helm.Chart, all_features_values: dict[str, Any]
+) -> None:
+    values = copy.deepcopy(all_features_values)
+    values["networkPolicy"]["smtp"]["port"] = 465
+    values["secrets"]["smtpUrl"] = "smtps://ordergate:change-me@relay.mail.svc:465"
+    rendered = render(chart, values)
+    assert _egress_to_port(rendered, 465)["to"] == values["networkPolicy"]["smtp"]["to"]
+    assert "WARNING" not in rendered.notes
 
 
 def test_network_policy_covers_the_migration_pod(default_render: Rendered) -> None:
@@ -279,6 +349,33 @@ def test_notes_warn_about_missing_shop_and_credentials(default_render: Rendered)
     assert "DATABASE_URL" in default_render.notes
 
 
+def test_notes_warn_without_the_secret_key_and_smtp(default_render: Rendered) -> None:
+    assert "WARNING: secrets.secretKey is empty" in default_render.notes
+    assert "ORDERGATE_SECRET_KEY" in default_render.notes
+    assert "WARNING: secrets.smtpUrl is empty" in default_render.notes
+    assert "config.mailFrom is empty" in default_render.notes
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [
+        ("smtps://ordergate:change-me@relay.mail.svc", "465"),
+        ("smtp://ordergate:change-me@relay.mail.svc:25", "25"),
+        ("smtp://ordergate:change-me@[2001:db8::25]:2525/", "2525"),
+    ],
+    ids=["smtps-default", "explicit", "ipv6"],
+)
+def test_notes_warn_when_the_smtp_port_is_not_the_one_let_out(
+    chart: helm.Chart, all_features_values: dict[str, Any], url: str, port: str
+) -> None:
+    values = copy.deepcopy(all_features_values)
+    values["secrets"]["smtpUrl"] = url
+    notes = render(chart, values).notes
+    assert f"secrets.smtpUrl names port {port}" in notes
+    assert f"set networkPolicy.smtp.port={port}" in notes
+    assert "change-me" not in notes
+
+
 def test_notes_stay_quiet_when_configured(full_render: Rendered) -> None:
     assert "WARNING" not in full_render.notes
     assert "networkPolicy.metrics.from" not in full_render.notes
@@ -302,6 +399,13 @@ def test_notes_say_when_prometheus_is_not_admitted_to_metrics(
         {"image": {"digest": "latest"}},
         {"metrics": {"port": 8000}},
         {"networkPolicy": {"metrics": {"form": []}}},
+        {"secrets": {"secretKey": "too-short"}},
+        {"secrets": {"smtpUrl": "http://relay.example:587"}},
+        {"secrets": {"smtpUrl": "smtp://relay.example:submission"}},
+        {"secrets": {"smtpURL": "smtp://relay.example:587"}},
+        {"config": {"mailFrom": "orders"}},
+        {"networkPolicy": {"smtp": {"port": 0}}},
+        {"networkPolicy": {"smtp": {"prot": 465}}},
     ],
     ids=[
         "replicas-type",
@@ -311,6 +415,13 @@ def test_notes_say_when_prometheus_is_not_admitted_to_metrics(
         "digest",
         "metrics-on-the-public-port",
         "metrics-peers-typo",
+        "short-secret-key",
+        "smtp-url-scheme",
+        "smtp-url-port",
+        "smtp-url-key-typo",
+        "mail-from-without-address",
+        "smtp-egress-port",
+        "smtp-egress-typo",
     ],
 )
 def test_schema_rejects_bad_values(chart: helm.Chart, values: dict[str, Any]) -> None:

@@ -99,11 +99,13 @@ The environment both the server and the migration Job need.
 {{- end }}
 
 {{/*
-Environment variables read from the credentials Secret; only DATABASE_URL is required.
+Environment variables read from the credentials Secret; only DATABASE_URL must be in it for the
+pod to be created. ordergate itself refuses to start without ORDERGATE_SECRET_KEY, and without
+SMTP_URL when the policy e-mails customers, with a message naming the variable.
 */}}
 {{- define "ordergate.secretEnv" -}}
 {{- $secret := include "ordergate.secretName" . }}
-{{- range $name := list "DATABASE_URL" "REDIS_URL" "SHOPIFY_ADMIN_TOKEN" "SHOPIFY_CLIENT_ID" "SHOPIFY_CLIENT_SECRET" }}
+{{- range $name := list "DATABASE_URL" "REDIS_URL" "SHOPIFY_ADMIN_TOKEN" "SHOPIFY_CLIENT_ID" "SHOPIFY_CLIENT_SECRET" "ORDERGATE_SECRET_KEY" "SMTP_URL" }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:
