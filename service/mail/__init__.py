@@ -1,0 +1,1 @@
+"""Customer e-mail: templates, sealing, the SMTP sender, the outbox worker, the dev mailbox."""

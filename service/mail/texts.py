@@ -1,0 +1,96 @@
+"""The msgids of customer e-mails and their catalogs (`locales/*/LC_MESSAGES/mail.po`).
+
+Mail texts live in a gettext domain of their own, `mail`, beside the `ordergate` domain of
+`service.messages`: each registry is compared with its own template (`mail.pot`).
+"""
+
+from __future__ import annotations
+
+import enum
+import gettext
+import io
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from service.messages import DEFAULT_LOCALE, SUPPORTED_LOCALES, CatalogError, placeholders
+from service.paths import LOCALES_DIR
+
+DOMAIN = "mail"
+
+
+class MailText(enum.Enum):
+    """Every msgid of the e-mail templates: the one registry that `mail.pot` must match."""
+
+    CODE_SUBJECT = "Your verification code for order {order}"
+    CODE_INTRO = "Here is your verification code for order {order}:"
+    CODE_USE = "Enter it where you asked for it. It works once and expires in {duration}."
+    CODE_IGNORE = (
+        "If you didn't ask for a code, you can ignore this e-mail: "
+        "nothing happens to your order without it."
+    )
+    CODE_NEVER_SHARE = (
+        "Never share this code. We will never ask you for it by phone, chat or e-mail."
+    )
+    RECEIPT_SUBJECT_CANCELLATION = "We've received your request to cancel order {order}"
+    RECEIPT_SUBJECT_NOT_RECEIVED = "We've received your report about order {order}"
+    RECEIPT_INTRO_CANCELLATION = "Thank you. We've received your request to cancel order {order}."
+    RECEIPT_INTRO_NOT_RECEIVED = (
+        "Thank you. We've received your report that order {order} hasn't arrived."
+    )
+    LABEL_REQUEST = "Request number"
+    LABEL_SUBMITTED = "Submitted"
+    HEADING_NEXT = "What happens next"
+    NEXT_REVIEW = (
+        "We've paused your order so that it isn't shipped while we look at your request. "
+        "We usually review requests within one business day and will e-mail you the outcome."
+    )
+    NEXT_INVESTIGATE = (
+        "We're checking with the carrier where your parcel is. "
+        "You'll usually hear from us within two business days."
+    )
+    NEXT_GENERIC = "We'll look at your request and e-mail you as soon as it has been handled."
+    QUOTE_REQUEST = "Please quote the request number if you contact customer service."
+
+
+def catalog_path(directory: Path, locale: str) -> Path:
+    """Where the mail catalog for `locale` lives under `directory`."""
+    return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def load_translations(directory: Path = LOCALES_DIR) -> dict[str, gettext.NullTranslations]:
+    """Each supported locale's mail texts; `CatalogError` if a catalog is missing or unfit."""
+    translations: dict[str, gettext.NullTranslations] = {DEFAULT_LOCALE: gettext.NullTranslations()}
+    for locale in SUPPORTED_LOCALES:
+        if locale != DEFAULT_LOCALE:
+            translations[locale] = _load_catalog(directory, locale)
+    return translations
+
+
+def _load_catalog(directory: Path, locale: str) -> gettext.GNUTranslations:
+    path = catalog_path(directory, locale)
+    if not path.is_file():
+        raise CatalogError(f"missing mail catalog for {locale!r}: {path}")
+    with path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale, domain=DOMAIN)
+    for message in catalog:
+        if isinstance(message.id, str) and message.id and isinstance(message.string, str):
+            if message.string:
+                _check_placeholders(locale, message.id, message.string)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return gettext.GNUTranslations(buffer)
+
+
+def _check_placeholders(locale: str, msgid: str, translation: str) -> None:
+    try:
+        expected, found = placeholders(msgid), placeholders(translation)
+    except ValueError as error:
+        raise CatalogError(f"{locale}: malformed braces in {translation!r}: {error}") from None
+    if expected != found:
+        raise CatalogError(
+            f"{locale}: placeholders {sorted(found)} in {translation!r} "
+            f"differ from {sorted(expected)} in its msgid"
+        )
