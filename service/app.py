@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from service.api.access_log import AccessLog
@@ -44,6 +44,16 @@ async def readyz(request: Request) -> Response:
         except (RedisError, OSError):
             ready = False
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+
+async def dev_mail(request: Request) -> Response:
+    """What the embedded mailbox of `ordergate dev` received: codes and receipts to read."""
+    mailbox = Runtime.of(request).dev_mailbox
+    if mailbox is None:
+        return PlainTextResponse("No embedded mailbox: SMTP_URL is set.", status_code=404)
+    # The page shows mail bodies: no script may run, and it is never framed.
+    policy = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    return HTMLResponse(mailbox.render_page(), headers={"Content-Security-Policy": policy})
 
 
 def _cors(settings: Settings) -> Middleware:
@@ -107,4 +117,6 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if not settings.is_production:
+        routes.append(Route("/dev/mail", dev_mail))
     return Starlette(routes=routes, middleware=[_cors(settings)], lifespan=lifespan)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import uvicorn
@@ -103,15 +105,32 @@ def cmd_dev(_: argparse.Namespace) -> int:
         dsn = asyncio.run(database.ensure_database(server, "ordergate"))
         settings = settings.model_copy(update={"database_url": SecretStr(dsn)})
     asyncio.run(database.migrate(_require_database(settings)))
+    if settings.secret_key is None:
+        # Codes and queued mail are sealed with it: kept beside the data, so a restart of
+        # `ordergate dev` can still deliver what it queued before.
+        settings = settings.model_copy(update={"secret_key": _dev_secret(settings.data_dir)})
     if settings.uses_sandbox:
         _print_demo_orders(settings)
     _serve(settings, policy=policy)
     return 0
 
 
+def _dev_secret(data_dir: Path) -> SecretStr:
+    path = data_dir.resolve() / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        path.chmod(0o600)
+    return SecretStr(path.read_text(encoding="utf-8").strip())
+
+
 def _print_demo_orders(settings: Settings) -> None:
     url = f"http://{settings.listen_host}:{settings.port}/graphql"
-    lines = [f"ordergate dev: GraphiQL on {url} with the sandbox shop. Demo orders:"]
+    mail = f"http://{settings.listen_host}:{settings.port}/dev/mail"
+    lines = [f"ordergate dev: GraphiQL on {url} with the sandbox shop."]
+    if settings.smtp_url is None:
+        lines.append(f"Customer e-mail (codes, receipts) lands in the embedded mailbox: {mail}")
+    lines.append("Demo orders:")
     lines += [f"  {order.number:<7} {order.contact:<28} {order.state}" for order in DEMO_ORDERS]
     print("\n".join(lines), file=sys.stderr)  # noqa: T201
 

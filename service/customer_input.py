@@ -85,3 +85,23 @@ def canonical_order_name(typed: str, *, prefix: str = "#", suffix: str = "") -> 
     if not _DIGITS.match(core):
         return None
     return f"{prefix}{core}{suffix}"
+
+
+VERIFICATION_CODE_DIGITS = 6
+_CODE_SEPARATORS = str.maketrans("", "", " -\t")
+
+
+def typed_code(value: str | None) -> str | None:
+    """A one-time code as typed (`123 456`, `123-456`) as its digits; None if it cannot be one."""
+    if value is None:
+        return None
+    digits = value.translate(_CODE_SEPARATORS)
+    if len(digits) != VERIFICATION_CODE_DIGITS or not (digits.isascii() and digits.isdigit()):
+        return None
+    return digits
+
+
+def masked_email(address: str) -> str:
+    """`ada.lovelace@example.com` as `a•••@example.com`: enough to recognise, not to learn."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"

@@ -128,6 +128,18 @@ class Text(enum.Enum):
         "We can't handle your request right now. Please try again in a few minutes."
     )
     RATE_LIMITED = "Too many attempts. Please try again in {wait}."
+    VERIFICATION_REQUIRED_SENT = (
+        "To confirm it's you, enter the code we just e-mailed to {address}. "
+        "The code is valid for a few minutes."
+    )
+    VERIFICATION_REQUIRED = (
+        "To protect this order, enter the code we e-mailed to the order's e-mail address. "
+        "If you didn't get one, check the order number and your e-mail or phone number."
+    )
+    VERIFICATION_FAILED = (
+        "That code is not right, or it has expired or been used. Please check it, or ask "
+        "for a new one by sending your request again without a code."
+    )
     CANCELLATION_CANCELLED = "Your order has been cancelled. You don't need to do anything else."
     CANCELLATION_PROCESSING = "We're cancelling your order now. This usually takes only a moment."
     CANCELLATION_PENDING_REVIEW = (
@@ -304,6 +316,17 @@ class Messages:
     def idempotency_key_reused(self, locale: str) -> str:
         """The same idempotency key came back with a different input."""
         return self._render(locale, Text.IDEMPOTENCY_KEY_REUSED)
+
+    def verification_required(self, locale: str, *, sent_to: str | None) -> str:
+        """Ask for the one-time code: naming where it went when the contact was verified,
+        one generic text for a locked order, the same whether the contact matched or not."""
+        if sent_to is None:
+            return self._render(locale, Text.VERIFICATION_REQUIRED)
+        return self._render(locale, Text.VERIFICATION_REQUIRED_SENT, address=sent_to)
+
+    def verification_failed(self, locale: str) -> str:
+        """The code typed is wrong, expired or used."""
+        return self._render(locale, Text.VERIFICATION_FAILED)
 
     def upstream_unavailable(self, locale: str) -> str:
         """Shopify or the audit store cannot be reached; nothing upstream is named."""

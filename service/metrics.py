@@ -15,6 +15,7 @@ from prometheus_client import (
 )
 
 from service.admin.client import AdminCall
+from service.storage.outbox import OutboxStats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -63,6 +64,7 @@ class Metrics:
         )
         self._declare_admin(new)
         self._declare_audit(new)
+        self._declare_mail(new)
 
     def _declare_admin(self, new: _Declare) -> None:
         self.admin_calls = new.counter(
@@ -99,6 +101,37 @@ class Metrics:
             "ordergate_audit_events_written_total",
             "Audit events written by the background writer.",
         )
+
+    def _declare_mail(self, new: _Declare) -> None:
+        self.mail_sent_total = new.counter(
+            "ordergate_mail_sent_total", "Customer e-mails delivered, by kind.", "kind"
+        )
+        self.mail_failed_total = new.counter(
+            "ordergate_mail_failed_total",
+            "Failed attempts to deliver a customer e-mail, by kind and error (retried).",
+            "kind",
+            "error",
+        )
+        self.mail_pending = new.gauge(
+            "ordergate_mail_pending", "Customer e-mails queued and not yet delivered."
+        )
+        self.mail_oldest_pending_seconds = new.gauge(
+            "ordergate_mail_oldest_pending_seconds",
+            "How long the oldest undelivered customer e-mail has waited.",
+        )
+
+    def mail_sent(self, kind: str) -> None:
+        """A customer e-mail was delivered (the outbox worker's report)."""
+        self.mail_sent_total.labels(kind).inc()
+
+    def mail_failed(self, kind: str, error: str) -> None:
+        """An attempt to deliver a customer e-mail failed; it will be retried."""
+        self.mail_failed_total.labels(kind, error).inc()
+
+    def backlog(self, stats: OutboxStats) -> None:
+        """The outbox as the worker last saw it, across replicas."""
+        self.mail_pending.set(stats.pending)
+        self.mail_oldest_pending_seconds.set(stats.oldest_pending_age_seconds)
 
     def observe_order_cache(self, event: str) -> None:
         """Record one cache lookup."""

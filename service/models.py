@@ -140,6 +140,8 @@ class UserErrorCode(enum.StrEnum):
     NOT_ELIGIBLE = "NOT_ELIGIBLE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     UPSTREAM_UNAVAILABLE = "UPSTREAM_UNAVAILABLE"
+    VERIFICATION_REQUIRED = "VERIFICATION_REQUIRED"
+    VERIFICATION_FAILED = "VERIFICATION_FAILED"
 
 
 class RequestKind(enum.StrEnum):
@@ -280,6 +282,9 @@ class Refusal:
     eligibility: Eligibility | None = None
     problem: str | None = None  # with INVALID_INPUT: TOO_LONG, REQUIRED or INVALID
     limit: int | None = None  # with TOO_LONG: the maximum length
+    # With VERIFICATION_REQUIRED: the order's address, masked, when the contact was verified;
+    # None for the generic answer of a locked order, which must not say whether it matched.
+    sent_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +307,7 @@ class CancellationInput:
     reason: CustomerCancelReason
     comment: str | None = None
     idempotency_key: str | None = None
+    verification_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +318,7 @@ class NotReceivedInput:
     contact: str
     comment: str | None = None
     idempotency_key: str | None = None
+    verification_code: str | None = None
 
 
 # The audit vocabulary: what the log says happened. Stored as these values, filtered on by
@@ -325,6 +332,7 @@ class AuditOperation(enum.StrEnum):
     REQUEST_CANCELLATION = "requestCancellation"
     REPORT_NOT_RECEIVED = "reportNotReceived"
     STATUS_CHANGED = "request.status_changed"
+    VERIFICATION = "verification"  # a one-time code sent, withheld, failed or accepted
 
 
 class AuditDecision(enum.StrEnum):
@@ -350,6 +358,12 @@ class AuditOutcome(enum.StrEnum):
     NOT_ELIGIBLE = UserErrorCode.NOT_ELIGIBLE.value
     IDEMPOTENCY_KEY_REUSED = UserErrorCode.IDEMPOTENCY_KEY_REUSED.value
     UPSTREAM_UNAVAILABLE = UserErrorCode.UPSTREAM_UNAVAILABLE.value
+    VERIFICATION_REQUIRED = UserErrorCode.VERIFICATION_REQUIRED.value
+    VERIFICATION_FAILED = UserErrorCode.VERIFICATION_FAILED.value
+    CODE_SENT = "code_sent"
+    CODE_WITHHELD = "code_withheld"  # too many codes lately: the last one is still the one
+    CODE_FAILED = "code_failed"
+    CODE_ACCEPTED = "code_accepted"
     CANCELLED = RequestStatus.CANCELLED.value
     PROCESSING = RequestStatus.PROCESSING.value
     PENDING_REVIEW = RequestStatus.PENDING_REVIEW.value

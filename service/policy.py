@@ -139,15 +139,6 @@ class Policy(_Strict):
     verification: VerificationPolicy = VerificationPolicy()
     notifications: NotificationPolicy = NotificationPolicy()
 
-    @property
-    def sends_email(self) -> bool:
-        """Whether this policy ever e-mails a customer (then SMTP must be configured)."""
-        uses_codes = Verification.CODE in {
-            self.verification.cancellation,
-            self.verification.not_received,
-        }
-        return uses_codes or self.notifications.acknowledge
-
 
 def parse_policy(document: Any, *, source: str = "policy") -> Policy:
     """Validate an already-parsed YAML document; raise `PolicyError` naming each bad key."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -21,14 +23,21 @@ from service.admin.operations import OperationRegistry
 from service.admin.throttle import CostGate, Gate, RedisCostGate
 from service.client_address import Network, parse_networks
 from service.config import Settings
+from service.mail.dev_mailbox import DevMailbox
+from service.mail.outbox_worker import OutboxWorker
+from service.mail.sealing import Sealer
+from service.mail.sender import SmtpSender
+from service.mail.templates import MailTemplates
 from service.messages import Messages
 from service.metrics import Metrics
 from service.order_cache import OrderCache
 from service.orders.access import OrderAccess, OrderNameFormat
 from service.orders.lifecycle import Lifecycle
 from service.orders.lookup import OrderLookup
+from service.orders.notifications import Notifications
 from service.orders.reconciler import Reconciler
 from service.orders.submission import Submissions
+from service.orders.verification import Codes
 from service.policy import Policy
 from service.ratelimit import RateLimits, open_rate_limits
 from service.sandbox.server import SandboxShop, start_sandbox
@@ -53,6 +62,7 @@ class Runtime:
     zone: ZoneInfo
     pool: asyncpg.Pool  # for readiness
     redis: aioredis.Redis | None  # for readiness
+    dev_mailbox: DevMailbox | None  # what `ordergate dev` shows at /dev/mail
 
     @staticmethod
     def of(request: Request) -> Runtime:
@@ -64,6 +74,24 @@ class Runtime:
 def utc_now() -> datetime:
     """The wall clock, timezone-aware."""
     return datetime.now(UTC)
+
+
+class _UseCaseArgs(TypedDict):
+    """What every use case is built with."""
+
+    pool: asyncpg.Pool
+    audit: AuditWriter
+    policy: Policy
+    clock: Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class _Mail:
+    """Customer e-mail: codes and receipts, and the embedded mailbox `ordergate dev` shows."""
+
+    codes: Codes
+    notifications: Notifications
+    dev_mailbox: DevMailbox | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +113,13 @@ async def open_runtime(
     metrics: Metrics,
     clock: Callable[[], datetime] = utc_now,
 ) -> AsyncIterator[Runtime]:
-    """Open pool, audit writer, HTTP session and (in dev) the sandbox; close them in reverse."""
+    """Open pool, audit writer, HTTP session, mail and (in dev) the sandbox and a mailbox;
+    close them in reverse."""
     async with AsyncExitStack() as stack:
         shared = await _open_shared(settings, stack, metrics=metrics)
+        mail = await _open_mail(
+            settings, stack, shared, policy=policy, metrics=metrics, clock=clock
+        )
         limits, cache = _protection(settings, shared, metrics)
         names = OrderNameFormat(
             settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
@@ -103,20 +135,16 @@ async def open_runtime(
         reconciler = Reconciler(pool=shared.pool, lifecycle=lifecycle, clock=clock)
         reconciler.start()
         stack.push_async_callback(reconciler.close)
-        lookup = OrderLookup(
-            access=access, pool=shared.pool, audit=shared.audit, policy=policy, clock=clock
-        )
-        submissions = Submissions(
-            access=access,
-            lifecycle=lifecycle,
-            pool=shared.pool,
-            audit=shared.audit,
-            policy=policy,
-            clock=clock,
-        )
+        common = _UseCaseArgs(pool=shared.pool, audit=shared.audit, policy=policy, clock=clock)
         yield Runtime(
-            lookup=lookup,
-            submissions=submissions,
+            lookup=OrderLookup(access=access, codes=mail.codes, **common),
+            submissions=Submissions(
+                access=access,
+                codes=mail.codes,
+                notifications=mail.notifications,
+                lifecycle=lifecycle,
+                **common,
+            ),
             limits=limits,
             trusted_proxies=parse_networks(settings.trusted_proxies),
             messages=Messages.load(),
@@ -124,7 +152,68 @@ async def open_runtime(
             zone=policy.cancellation.zone,
             pool=shared.pool,
             redis=shared.redis,
+            dev_mailbox=mail.dev_mailbox,
         )
+
+
+async def _open_mail(
+    settings: Settings,
+    stack: AsyncExitStack,
+    shared: _Shared,
+    *,
+    policy: Policy,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+) -> _Mail:
+    """Codes and notifications, and an outbox worker delivering over SMTP_URL, or in dev
+    without one, to an embedded mailbox. Production without SMTP_URL queues mail (the
+    start-up guard refuses that when the policy sends any)."""
+    sealer = Sealer(_secret(settings))
+    notifications = Notifications(
+        templates=MailTemplates.load(),
+        sealer=sealer,
+        zone=policy.cancellation.zone,
+        acknowledge=policy.notifications.acknowledge,
+    )
+    codes = Codes(
+        pool=shared.pool,
+        audit=shared.audit,
+        notifications=notifications,
+        secret=_secret(settings),
+        policy=policy.verification,
+        clock=clock,
+    )
+    stack.push_async_callback(codes.close)
+    mailbox, url = None, settings.smtp_url.get_secret_value() if settings.smtp_url else None
+    if url is None and not settings.is_production:
+        mailbox = DevMailbox()
+        await mailbox.start()
+        stack.push_async_callback(mailbox.close)
+        url = mailbox.url
+    if url is not None:
+        worker = OutboxWorker(
+            pool=shared.pool,
+            sender=SmtpSender(url, settings.mail_from),
+            sealer=sealer,
+            clock=clock,
+            observer=metrics,
+        )
+        worker.start()
+        stack.push_async_callback(worker.close)
+    return _Mail(codes=codes, notifications=notifications, dev_mailbox=mailbox)
+
+
+def _secret(settings: Settings) -> bytes:
+    """ORDERGATE_SECRET_KEY; in dev without one, a key for this process alone (codes and
+    queued mail do not outlive it)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value().encode()
+    if settings.is_production:
+        raise RuntimeError("ORDERGATE_SECRET_KEY is required in production")
+    return _PROCESS_SECRET
+
+
+_PROCESS_SECRET = secrets.token_bytes(32)
 
 
 def _protection(

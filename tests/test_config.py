@@ -8,7 +8,6 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from service.config import ConfigurationError, Settings, SmtpServer
-from service.policy import Policy, parse_policy
 
 SECRET_KEY = "k" * 32
 PRODUCTION = {
@@ -18,11 +17,6 @@ PRODUCTION = {
     "SHOPIFY_ADMIN_TOKEN": "shpat_test",
     "ORDERGATE_SECRET_KEY": SECRET_KEY,
     "SMTP_URL": "smtp://relay.example:587",
-}
-# A policy that never e-mails a customer: no codes, no receipts.
-SILENT_POLICY = {
-    "verification": {"cancellation": "contact", "not_received": "contact"},
-    "notifications": {"acknowledge": False},
 }
 
 
@@ -49,7 +43,6 @@ def rejection(**values: Any) -> tuple[str, str]:
 def test_production_with_every_variable_set_passes_both_guards() -> None:
     configured = settings(**PRODUCTION)
     configured.check_production()
-    configured.check_mail(policy_sends_email=True)
 
 
 def test_production_refuses_to_start_without_the_secret_key() -> None:
@@ -68,20 +61,16 @@ def test_secret_key_shorter_than_32_characters_is_refused() -> None:
     assert "at least 32 characters" in reason
 
 
-def test_production_refuses_to_start_without_smtp_when_the_default_policy_sends_email() -> None:
+def test_production_refuses_to_start_without_smtp_whatever_the_policy() -> None:
+    # A locked order opens only with an e-mailed code, so even a policy without codes or
+    # receipts e-mails customers.
     values = {**PRODUCTION, "SMTP_URL": None}
     with pytest.raises(ConfigurationError, match="SMTP_URL is required in production"):
-        settings(**values).check_mail(policy_sends_email=Policy().sends_email)
+        settings(**values).check_production()
 
 
-def test_production_runs_without_smtp_when_the_policy_sends_no_email() -> None:
-    values = {**PRODUCTION, "SMTP_URL": None}
-    policy = parse_policy(SILENT_POLICY)
-    settings(**values).check_mail(policy_sends_email=policy.sends_email)
-
-
-def test_dev_runs_without_smtp_whatever_the_policy() -> None:
-    settings().check_mail(policy_sends_email=True)
+def test_dev_runs_without_smtp() -> None:
+    settings().check_production()
 
 
 @pytest.mark.parametrize(

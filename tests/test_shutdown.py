@@ -56,6 +56,8 @@ async def test_sigterm_answers_and_audits_every_accepted_request(
     env = {key: value for key, value in os.environ.items() if not key.startswith("ORDERGATE_")}
     env.update(
         ORDERGATE_ENV="production",
+        ORDERGATE_SECRET_KEY="k" * 32,
+        SMTP_URL="smtp://127.0.0.1:9",  # nothing connects at start-up; lookups send no mail
         ORDERGATE_HOST="127.0.0.1",
         ORDERGATE_PORT=str(port),
         ORDERGATE_METRICS_PORT="0",  # no fixed port that a parallel run could hold

@@ -71,6 +71,10 @@ def _message(refusal: Refusal, *, context: Context) -> str:
             return messages.idempotency_key_reused(locale)
         case UserErrorCode.UPSTREAM_UNAVAILABLE:
             return messages.upstream_unavailable(locale)
+        case UserErrorCode.VERIFICATION_REQUIRED:
+            return messages.verification_required(locale, sent_to=refusal.sent_to)
+        case UserErrorCode.VERIFICATION_FAILED:
+            return messages.verification_failed(locale)
         case UserErrorCode.INVALID_INPUT:
             return messages.invalid_input(
                 locale,

@@ -8,6 +8,11 @@ from service import models
 from service.api.types import CustomerCancelReason  # noqa: F401  (registers the enum)
 from service.customer_input import CANCELLATION_COMMENT_LIMIT, NOT_RECEIVED_COMMENT_LIMIT
 
+_CODE = (
+    "The one-time code e-mailed to the order's address, when an answer asked for it "
+    "(VERIFICATION_REQUIRED); send the same input again with it."
+)
+
 
 @strawberry.input(description="A customer's request to cancel an order.")
 class RequestCancellationInput:
@@ -22,6 +27,7 @@ class RequestCancellationInput:
         default=None,
         description="Client-chosen; a retry with the same key replays the first answer.",
     )
+    verification_code: str | None = strawberry.field(default=None, description=_CODE)
 
     def to_model(self) -> models.CancellationInput:
         """The use case's form of this input."""
@@ -31,6 +37,7 @@ class RequestCancellationInput:
             reason=self.reason,
             comment=self.comment,
             idempotency_key=self.idempotency_key,
+            verification_code=self.verification_code,
         )
 
 
@@ -46,6 +53,7 @@ class ReportNotReceivedInput:
         default=None,
         description="Client-chosen; a retry with the same key replays the first answer.",
     )
+    verification_code: str | None = strawberry.field(default=None, description=_CODE)
 
     def to_model(self) -> models.NotReceivedInput:
         """The use case's form of this input."""
@@ -54,4 +62,5 @@ class ReportNotReceivedInput:
             contact=self.contact,
             comment=self.comment,
             idempotency_key=self.idempotency_key,
+            verification_code=self.verification_code,
         )

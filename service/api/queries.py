@@ -24,10 +24,20 @@ class Query:
         contact: Annotated[
             str, strawberry.argument(description="The order's e-mail address or phone number.")
         ],
+        verification_code: Annotated[
+            str | None,
+            strawberry.argument(
+                description="The one-time code e-mailed to the order's address, when an "
+                "answer asked for it (VERIFICATION_REQUIRED)."
+            ),
+        ] = None,
     ) -> types.OrderStatusPayload:
         context = info.context
         pending = context.lookup.order_status(
-            order_number=order_number, contact=contact, trail=context.trail()
+            order_number=order_number,
+            contact=contact,
+            trail=context.trail(),
+            verification_code=verification_code,
         )
         result = await errors.outcome(pending, operation="orderStatus", context=context)
         if isinstance(result, types.UserError):

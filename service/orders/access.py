@@ -19,7 +19,7 @@ from service.models import (
 )
 from service.order_cache import OrderCache
 from service.orders.trail import Trail
-from service.ratelimit import RateLimits
+from service.ratelimit import ORDER_LIMIT, RateLimited, RateLimits
 
 # Stands in for a missing order in the contact comparison; it matches no contact.
 _NOBODY = Order(
@@ -33,6 +33,14 @@ _NOBODY = Order(
     return_status=ReturnStatus.UNKNOWN,
     total=Money(Decimal(0), "XXX"),
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """The order number is locked by failed contact checks from anywhere: only a one-time
+    code from the order's inbox opens it now (step-up instead of lock-out, CONTRACT §5)."""
+
+    order: Order | None  # the order when the contact matched it; None tells nobody anything
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +69,7 @@ class OrderAccess:
 
     async def verified_order(
         self, *, order_number: str, contact: str, trail: Trail, for_action: bool
-    ) -> Order | None:
+    ) -> Order | Locked | None:
         """The order when the contact matches it, else None: an unknown number and a wrong
         contact look the same to the caller. Lookups may use a cached snapshot; a read
         `for_action` is fresh and admitted like the action it decides. The per-order limit
@@ -74,7 +82,12 @@ class OrderAccess:
         # Counted before anything else, whatever the contact is: every wrong contact, odd or
         # empty, is one failed check, and none of them reaches Shopify sooner or later than
         # another for an existing order than for an unknown one.
-        check = await self._limits.start_contact_check(name)
+        try:
+            check = await self._limits.start_contact_check(name)
+        except RateLimited as limited:
+            if limited.limit != ORDER_LIMIT:
+                raise
+            return await self._locked(name, contact, trail, for_action=for_action)
         if not contact.strip() or len(contact) > CONTACT_LIMIT:
             return None
         try:
@@ -87,6 +100,12 @@ class OrderAccess:
             return None  # the attempt stays counted toward the order's lock
         await check.discard()
         return order
+
+    async def _locked(self, name: str, contact: str, trail: Trail, *, for_action: bool) -> Locked:
+        """Whether the contact matched a locked order, found the same way either way."""
+        order = await self._read(name, trail, for_action=for_action)
+        matched = contact_matches(order or _NOBODY, contact[:CONTACT_LIMIT]) and order is not None
+        return Locked(order if matched else None)
 
     async def _read(self, name: str, trail: Trail, *, for_action: bool) -> Order | None:
         shop = trail.shop(self.admin)

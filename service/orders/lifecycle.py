@@ -27,7 +27,7 @@ from service.models import (
 )
 from service.orders import shop_effects
 from service.orders.trail import Trail
-from service.policy import Policy
+from service.policy import Policy, Verification
 from service.storage import audit, requests
 from service.storage.audit import AuditEvent
 from service.storage.requests import AdminState, StoredRequest
@@ -62,6 +62,8 @@ class Lifecycle:
             return RequestStatus.OPEN
         if eligibility.needs_review(order, self._policy.cancellation):
             return RequestStatus.PENDING_REVIEW
+        if self._policy.verification.cancellation is Verification.CODE and not order.email:
+            return RequestStatus.PENDING_REVIEW  # no inbox to send a code to: staff decide
         return RequestStatus.PROCESSING
 
     async def act(

@@ -17,8 +17,9 @@ from service.models import (
     RequestKind,
     UserErrorCode,
 )
-from service.orders.access import OrderAccess
+from service.orders.access import Locked, OrderAccess
 from service.orders.trail import Trail
+from service.orders.verification import STEP_UP, Codes
 from service.policy import Policy
 from service.ratelimit import RateLimited
 from service.storage import requests, storage_errors
@@ -32,29 +33,41 @@ class OrderLookup:
         self,
         *,
         access: OrderAccess,
+        codes: Codes,
         pool: asyncpg.Pool,
         audit: AuditWriter,
         policy: Policy,
         clock: Callable[[], datetime],
     ) -> None:
         self._access = access
+        self._codes = codes
         self._pool = pool
         self._audit = audit
         self._policy = policy
         self._clock = clock
 
     async def order_status(
-        self, *, order_number: str, contact: str, trail: Trail
+        self,
+        *,
+        order_number: str,
+        contact: str,
+        trail: Trail,
+        verification_code: str | None = None,
     ) -> OrderView | Refusal:
-        """Look up one order for the customer who placed it."""
+        """Look up one order for the customer who placed it; a locked order needs its code."""
         outcome, order = AuditOutcome.UPSTREAM_UNAVAILABLE, None
         try:
-            order = await self._access.verified_order(
+            found = await self._access.verified_order(
                 order_number=order_number, contact=contact, trail=trail, for_action=False
             )
-            if order is None:
-                outcome = AuditOutcome.ORDER_NOT_FOUND
-                return Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
+            if isinstance(found, Locked):
+                opened = await self._opened(found, verification_code, trail)
+            else:
+                opened = found or Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
+            if isinstance(opened, Refusal):
+                outcome = AuditOutcome.of(opened.code)
+                return opened
+            order = opened
             async with storage_errors():
                 view = await self._view(order)
             outcome = AuditOutcome.OK
@@ -69,6 +82,17 @@ class OrderLookup:
                 order_id=order.id if order else None,
             )
             await self._audit.submit(event)
+
+    async def _opened(self, locked: Locked, typed: str | None, trail: Trail) -> Order | Refusal:
+        """A locked order, opened by its one-time code (spent on this lookup), or the one
+        generic VERIFICATION_REQUIRED."""
+        opened = await self._codes.step_up(locked, typed=typed, trail=trail)
+        if isinstance(opened, Refusal):
+            return opened
+        assert locked.order is not None, "a code is accepted only for a matched contact"
+        if not await self._codes.use_now(code_id=opened, order=locked.order, trail=trail):
+            return STEP_UP
+        return locked.order
 
     async def _view(self, order: Order) -> OrderView:
         stored = await requests.list_for_order(conn=self._pool, order_id=order.id)

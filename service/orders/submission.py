@@ -29,15 +29,20 @@ from service.models import (
     Order,
     Refusal,
     RequestKind,
+    RequestStatus,
     UserErrorCode,
 )
-from service.orders.access import OrderAccess
+from service.orders import verification
+from service.orders.access import Locked, OrderAccess
 from service.orders.lifecycle import Lifecycle
+from service.orders.notifications import Notifications
 from service.orders.trail import Trail
-from service.policy import Policy
+from service.orders.verification import Codes
+from service.policy import Policy, Verification
 from service.ratelimit import RateLimited
 from service.storage import audit, idempotency, requests, storage_errors
 from service.storage.audit_writer import AuditWriter
+from service.storage.database import Connection
 from service.storage.requests import StoredRequest
 
 
@@ -53,6 +58,7 @@ class Submission:
     comment_limit: int
     customer_reason: str | None
     idempotency_key: str | None
+    verification_code: str | None = None  # not part of the input a key is bound to
 
     @property
     def audit_details(self) -> dict[str, object]:
@@ -88,6 +94,7 @@ def cancellation(data: CancellationInput) -> Submission:
         comment_limit=CANCELLATION_COMMENT_LIMIT,
         customer_reason=data.reason.value,
         idempotency_key=data.idempotency_key,
+        verification_code=data.verification_code,
     )
 
 
@@ -102,6 +109,7 @@ def not_received(data: NotReceivedInput) -> Submission:
         comment_limit=NOT_RECEIVED_COMMENT_LIMIT,
         customer_reason=None,
         idempotency_key=data.idempotency_key,
+        verification_code=data.verification_code,
     )
 
 
@@ -116,6 +124,15 @@ def checked(sub: Submission) -> Submission | Refusal:
     return problem or replace(sub, comment=comment)
 
 
+class _CodeSpent(Exception):
+    """The code was spent by another request between its check and this one's intent."""
+
+
+def _is_code_step(answer: CustomerRequest | Refusal) -> bool:
+    codes = {UserErrorCode.VERIFICATION_REQUIRED, UserErrorCode.VERIFICATION_FAILED}
+    return isinstance(answer, Refusal) and answer.code in codes
+
+
 class Submissions:
     """Submits customer requests: intent before action, once per order and kind."""
 
@@ -123,6 +140,8 @@ class Submissions:
         self,
         *,
         access: OrderAccess,
+        codes: Codes,
+        notifications: Notifications,
         lifecycle: Lifecycle,
         pool: asyncpg.Pool,
         audit: AuditWriter,
@@ -130,6 +149,8 @@ class Submissions:
         clock: Callable[[], datetime],
     ) -> None:
         self._access = access
+        self._codes = codes
+        self._notifications = notifications
         self._lifecycle = lifecycle
         self._pool = pool
         self._audit = audit
@@ -153,19 +174,25 @@ class Submissions:
         sub = checked(submitted)
         if isinstance(sub, Refusal):
             return await self._refuse(submitted, trail, sub)
-        order = await self._verified_order(sub, trail)
-        if order is None:
+        found = await self._verified_order(sub, trail)
+        code_id = None
+        if isinstance(found, Locked):  # only the order's one-time code opens it now
+            opened = await self._codes.step_up(found, typed=sub.verification_code, trail=trail)
+            if isinstance(opened, Refusal):
+                return await self._refuse(sub, trail, opened)
+            code_id, found = opened, found.order
+        if found is None:
             return await self._refuse(sub, trail, Refusal(code=UserErrorCode.ORDER_NOT_FOUND))
-        replayed = await self._replay(sub, order)  # only once the contact is verified
+        replayed = await self._replay(sub, found)  # only once the contact is verified
         if replayed is not None:
-            await self._replayed(sub, trail, order, replayed)
+            await self._replayed(sub, trail, found, replayed)
             return replayed
-        answer = await self._decide_and_act(sub, trail, order)
-        await self._remember(sub, order, answer)
+        answer = await self._decide_and_act(sub, trail, found, code_id)
+        await self._remember(sub, found, answer)
         return answer
 
     async def _decide_and_act(
-        self, sub: Submission, trail: Trail, order: Order
+        self, sub: Submission, trail: Trail, order: Order, code_id: str | None
     ) -> CustomerRequest | Refusal:
         async with storage_errors():
             existing = await requests.find(conn=self._pool, order_id=order.id, kind=sub.kind)
@@ -178,11 +205,33 @@ class Submissions:
                 code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision
             )
             return await self._refuse(sub, trail, refusal, order_id=order.id)
-        stored, created = await self._write_intent(sub, trail, order)
+        if code_id is None and self._needs_code(sub.kind, order):
+            checked_code = await self._code(sub, trail, order)
+            if isinstance(checked_code, Refusal):
+                return await self._refuse(sub, trail, checked_code, order_id=order.id)
+            code_id = checked_code
+        intent = await self._write_intent(sub, trail, order, code_id)
+        if isinstance(intent, Refusal):
+            return await self._refuse(sub, trail, intent, order_id=order.id)
+        stored, created = intent
         if not created:
             return stored.request  # another request won the race and acts for both
         finished = await self._lifecycle.act(stored=stored, order=order, trail=trail)
         return finished.request
+
+    def _needs_code(self, kind: RequestKind, order: Order) -> bool:
+        # An order without an e-mail address cannot get a code: its cancellation goes to
+        # review instead (Lifecycle.initial_status), a not-received report goes to staff anyway.
+        needed = self._policy.verification.for_kind(kind) is Verification.CODE
+        return needed and order.email is not None
+
+    async def _code(self, sub: Submission, trail: Trail, order: Order) -> str | Refusal:
+        """The id of the code the customer typed, or why the request cannot go ahead yet."""
+        if sub.verification_code is None:
+            await self._codes.send(order=order, trail=trail)
+            return verification.required(order)
+        code_id = await self._codes.check(order=order, typed=sub.verification_code, trail=trail)
+        return code_id or verification.FAILED
 
     async def _replay(self, sub: Submission, order: Order) -> CustomerRequest | Refusal | None:
         if not sub.idempotency_key:
@@ -219,7 +268,9 @@ class Submissions:
     async def _remember(
         self, sub: Submission, order: Order, answer: CustomerRequest | Refusal
     ) -> None:
-        if not sub.idempotency_key:
+        # The code step consumes no key: the same input plus the code, under the same key,
+        # goes ahead (CONTRACT §5).
+        if not sub.idempotency_key or _is_code_step(answer):
             return
         async with storage_errors():
             await idempotency.remember(
@@ -231,7 +282,7 @@ class Submissions:
                 response=idempotency.encode_answer(answer),
             )
 
-    async def _verified_order(self, sub: Submission, trail: Trail) -> Order | None:
+    async def _verified_order(self, sub: Submission, trail: Trail) -> Order | Locked | None:
         """Always read fresh: a decision is never made on a cached snapshot."""
         try:
             return await self._access.verified_order(
@@ -251,40 +302,60 @@ class Submissions:
         return eligibility.not_received_eligibility(order, self._policy.not_received, now)
 
     async def _write_intent(
-        self, sub: Submission, trail: Trail, order: Order
-    ) -> tuple[StoredRequest, bool]:
-        """The request and its audit event in one transaction, before Shopify hears of it.
+        self, sub: Submission, trail: Trail, order: Order, code_id: str | None
+    ) -> tuple[StoredRequest, bool] | Refusal:
+        """The request, its audit event, the spent code and the receipt in one transaction,
+        before Shopify hears of it.
 
         Returns the request and whether this call created it: only the creator acts.
         """
         status = self._lifecycle.initial_status(sub.kind, order)
-        async with storage_errors(), self._pool.acquire() as conn, conn.transaction():
-            stored = await requests.create(
-                conn=conn,
-                kind=sub.kind,
-                status=status,
-                order_id=order.id,
-                order_name=order.number,
-                now=self._clock(),
-                customer_reason=sub.customer_reason,
-                comment=sub.comment,
-                locale=trail.locale,
-                details=requests.details_for(order),
-            )
-            if stored is None:
-                existing = await requests.find(conn=conn, order_id=order.id, kind=sub.kind)
-                assert existing is not None, "a conflicting request must exist"
-                return existing, False
-            event = trail.event(
-                sub.operation,
-                outcome=AuditOutcome.of(status),
-                order_id=order.id,
-                customer_request_id=stored.request.id,
-                decision=AuditDecision.ACCEPTED,
-                details={"customer_reason": sub.customer_reason},
-            )
-            await audit.append(conn=conn, events=[event])
-            return stored, True
+        try:
+            async with storage_errors(), self._pool.acquire() as conn, conn.transaction():
+                return await self._intent(conn, sub, trail, order, status, code_id)
+        except _CodeSpent:
+            return verification.FAILED
+
+    async def _intent(
+        self,
+        conn: Connection,
+        sub: Submission,
+        trail: Trail,
+        order: Order,
+        status: RequestStatus,
+        code_id: str | None,
+    ) -> tuple[StoredRequest, bool]:
+        stored = await requests.create(
+            conn=conn,
+            kind=sub.kind,
+            status=status,
+            order_id=order.id,
+            order_name=order.number,
+            now=self._clock(),
+            customer_reason=sub.customer_reason,
+            comment=sub.comment,
+            locale=trail.locale,
+            details=requests.details_for(order),
+        )
+        if stored is None:
+            existing = await requests.find(conn=conn, order_id=order.id, kind=sub.kind)
+            assert existing is not None, "a conflicting request must exist"
+            return existing, False
+        if code_id is not None and not await self._codes.use(
+            conn=conn, code_id=code_id, order=order, trail=trail
+        ):
+            raise _CodeSpent  # another request spent it a moment ago: undo this one
+        await self._notifications.receipt(conn=conn, stored=stored, order=order)
+        event = trail.event(
+            sub.operation,
+            outcome=AuditOutcome.of(status),
+            order_id=order.id,
+            customer_request_id=stored.request.id,
+            decision=AuditDecision.ACCEPTED,
+            details={"customer_reason": sub.customer_reason},
+        )
+        await audit.append(conn=conn, events=[event])
+        return stored, True
 
     async def _refuse(
         self,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -63,10 +64,15 @@ def free_port() -> int:
         return port
 
 
+CONTACT_ONLY_POLICY = Path(__file__).resolve().parents[1] / "policies" / "contact_only.yaml"
+
+
 def sandbox_settings(database_url: str, sandbox: SandboxShop, **overrides: Any) -> Settings:
     """Settings that point the app at a test database and a sandbox shop over HTTP.
 
     The metrics listener is off: many apps run in one process, and a fixed port would collide.
+    The policy needs no one-time code for a cancellation (tests/policies/contact_only.yaml);
+    tests of the code step pass `policy=Policy()` to `create_app`.
     A test of it passes ORDERGATE_METRICS_PORT=free_port().
     """
     values: dict[str, Any] = {
@@ -75,6 +81,7 @@ def sandbox_settings(database_url: str, sandbox: SandboxShop, **overrides: Any) 
         "SHOPIFY_ADMIN_TOKEN": sandbox.admin_token,
         "SHOPIFY_SHOP": "demo.myshopify.com",
         "ORDERGATE_METRICS_PORT": 0,
+        "ORDERGATE_POLICY_FILE": str(CONTACT_ONLY_POLICY),
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

@@ -98,6 +98,8 @@ async def test_production_never_suggests_names(
     production = {
         "ORDERGATE_ENV": "production",
         "SHOPIFY_SHOP": "demo.myshopify.com",
+        "ORDERGATE_SECRET_KEY": "k" * 32,
+        "SMTP_URL": "smtp://127.0.0.1:9",  # nothing connects at start-up; no mail is sent here
     }
     documents = [
         '{ orderStatus(orderNumbr: "1", contact: "x") { order { number } } }',  # argument
