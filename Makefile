@@ -8,12 +8,12 @@ STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-3.3.30
 
-.PHONY: dev test lint typecheck unit install chart
+.PHONY: dev test lint typecheck unit install venv chart
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 # checkov conflicts with the project's packages: it gets its own virtual environment,
@@ -26,6 +26,9 @@ $(CHECKOV_STAMP): $(STAMP)
 	touch $(CHECKOV_STAMP)
 
 install: $(STAMP) $(CHECKOV_STAMP)
+
+# The project's environment alone, without checkov: what bench/run needs.
+venv: $(STAMP)
 
 dev: $(STAMP)
 	$(BIN)/ordergate dev
