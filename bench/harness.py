@@ -9,7 +9,9 @@ table and the ratios and writes bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
+import shlex
 import shutil
 import sys
 import tempfile
@@ -41,6 +43,9 @@ SAMPLE_SEED = 7
 PROFILE_GRACE_SECONDS = 30
 PROFILE_ROWS = 25
 # What shapes the numbers, for bench/RESULTS.md.
+# Where each wrk run starts in the request sequence: a prime stride apart, so no timed run
+# repeats the requests of its warm-up or of an earlier run.
+STARTS = itertools.count(0, 104_729)
 SHOWN_SETTINGS = (
     "duration",
     "warmup",
@@ -91,13 +96,13 @@ def measure(
     records the timed run into `profile_to` when given."""
     load = {"url": server.url, "data": data, "connections": args.connections}
     if args.warmup > 0:
-        run_wrk(seconds=args.warmup, threads=args.threads, **load)
+        run_wrk(seconds=args.warmup, threads=args.threads, start=next(STARTS), **load)
     recording = None
     if profile_to is not None:
         recording = start_recording(server.pid, seconds=args.duration, out=profile_to)
     before = get_json(stats)
     with PeakMemory(server.pid) as memory:
-        result = run_wrk(seconds=args.duration, threads=args.threads, **load)
+        result = run_wrk(seconds=args.duration, threads=args.threads, start=next(STARTS), **load)
     if recording is not None:
         recording.wait(timeout=args.duration + PROFILE_GRACE_SECONDS)
     calls, points = admin_use(before, get_json(stats), server=server.name)
@@ -241,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report.summarise(measurements),
         standard=standard,
         machine=machine,
-        command=" ".join(["bench/run", *(argv if argv is not None else sys.argv[1:])]),
+        command=shlex.join(["bench/run", *(argv if argv is not None else sys.argv[1:])]),
         settings={name: getattr(args, name) for name in SHOWN_SETTINGS},
         workloads=workloads,
     )

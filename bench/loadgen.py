@@ -48,8 +48,10 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def run_wrk(*, url: str, data: Path, seconds: float, connections: int, threads: int) -> LoadResult:
-    """Run wrk against `url` for `seconds` with the request sequence in `data`."""
+def run_wrk(
+    *, url: str, data: Path, seconds: float, connections: int, threads: int, start: int = 0
+) -> LoadResult:
+    """Run wrk against `url` for `seconds` with the request sequence in `data`, from `start`."""
     command = [
         "wrk",
         f"--threads={threads}",
@@ -60,6 +62,7 @@ def run_wrk(*, url: str, data: Path, seconds: float, connections: int, threads: 
         url,
         "--",
         str(data),
+        str(start),
     ]
     finished = subprocess.run(
         command, capture_output=True, text=True, timeout=seconds + GRACE_SECONDS, check=True
