@@ -243,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             logs=logs,
         )
     text = report.results(
-        report.summarise(measurements),
+        measurements,
         standard=standard,
         machine=machine,
         command=shlex.join(["bench/run", *(argv if argv is not None else sys.argv[1:])]),

@@ -157,8 +157,18 @@ def _budget_section(standard: BudgetResult | None, summaries: list[Summary]) -> 
     return [*lines, ""]
 
 
+def per_round(measurements: list[Measurement]) -> list[str]:
+    """Each round's requests a second, in the order they ran: how much the machine drifted."""
+    rounds: dict[tuple[str, str], list[str]] = {}
+    for each in measurements:
+        rounds.setdefault((each.workload, each.server), []).append(f"{each.load.per_second:,.0f}")
+    return [
+        f"{workload} {server}: {', '.join(rates)}" for (workload, server), rates in rounds.items()
+    ]
+
+
 def results(
-    summaries: list[Summary],
+    measurements: list[Measurement],
     *,
     standard: BudgetResult | None,
     machine: dict[str, str],
@@ -167,6 +177,7 @@ def results(
     workloads: list[Workload],
 ) -> str:
     """bench/RESULTS.md: machine, command, table, ratios, budget, and how to read them."""
+    summaries = summarise(measurements)
     titles = {workload.name: f"({workload.title})" for workload in workloads}
     shown = ", ".join(f"{key}={value}" for key, value in settings.items())
     lines = [
@@ -191,6 +202,10 @@ def results(
         *(f"- {line}" for line in ratios(summaries, subject=ORDERGATE, others=[NAIVE, FLOOR])),
         "",
         *_budget_section(standard, summaries),
+        "## Requests a second in each round",
+        "",
+        *(f"- {line}" for line in per_round(measurements)),
+        "",
         "## How to read it",
         "",
         NOTES,
