@@ -203,6 +203,7 @@ def parser() -> argparse.ArgumentParser:
     add("--no-budget-run", action="store_true", help="skip the standard-plan budget run")
     add("--results", default="bench/RESULTS.md", help="where to write results ('' for nowhere)")
     add("--profile", action="store_true", help="py-spy ordergate during its timed runs")
+    add("--keep-logs", action="store_true", help="keep server logs, request data and profiles")
     return options
 
 
@@ -256,7 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.results:
         Path(args.results).write_text(text, encoding="utf-8")
         log(f"wrote {args.results}")
-    shutil.rmtree(logs)
+    if not args.keep_logs:
+        shutil.rmtree(logs)
     return 0
 
 
