@@ -129,6 +129,11 @@ NOTES = """\
   stand-in, by operation name, between the start and the end of each timed run.
 - W3: the naive BFF implements orderStatus only, so W3 runs ordergate and the floor (which
   answers mutations with a canned request).
+- The naive BFF and the floor parse and validate each GraphQL document once
+  (bench/sdl_endpoint.py), as ordergate's Strawberry caches do: without that graphql-core's
+  parser alone would cap the naive BFF near 100 req/s on this machine.
+- All processes share the machine's cores: the servers, the Shopify stand-in, wrk, Postgres,
+  Redis, and whatever else runs there (the load average above says how busy it was).
 - Throughput runs lift the stand-in's cost budget; the budget run enforces the standard plan's."""
 
 
