@@ -1,5 +1,6 @@
 """Lookups a second inside Shopify's standard-plan budget: ordergate measured on W1 against a
-stand-in that enforces the budget, the naive BFF computed from its cost per lookup."""
+stand-in that enforces the budget; both it and the naive BFF computed from their cost per
+lookup in the throughput runs."""
 
 from __future__ import annotations
 
@@ -40,8 +41,8 @@ class BudgetResult:
         return self.admin_points / self.seconds
 
 
-def naive_lookups_per_second(points_per_lookup: float) -> float:
-    """What one Admin call per lookup allows: the restore rate over the cost of a lookup."""
+def lookups_within_restore_rate(points_per_lookup: float) -> float:
+    """The lookups a second the restore rate pays for, at a given cost per lookup."""
     return STANDARD_RESTORE_RATE / points_per_lookup if points_per_lookup else float("inf")
 
 
