@@ -15,7 +15,7 @@ CHECKS_STAMP  := $(VENV)/.installed-checks-$(PROJECT_HASH)
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-3.3.30
 
-.PHONY: dev test fmt lint typecheck unit install chart
+.PHONY: dev test fmt lint typecheck unit install venv chart
 
 # A changed pyproject.toml changes both stamp names: drop every old stamp so neither half of
 # the environment is trusted for the new dependencies.
@@ -26,7 +26,7 @@ $(RUNTIME_STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $(RUNTIME_STAMP)
 
 $(CHECKS_STAMP): $(RUNTIME_STAMP)
-	$(PIP) install -e '.[dev,chart]'
+	$(PIP) install -e '.[dev,chart,bench]'
 	touch $(CHECKS_STAMP)
 
 # checkov conflicts with the project's packages: it gets its own virtual environment,
@@ -38,6 +38,10 @@ $(CHECKOV_STAMP): $(RUNTIME_STAMP)
 	touch $(CHECKOV_STAMP)
 
 install: $(CHECKS_STAMP) $(CHECKOV_STAMP)
+
+# The project's environment with its checks and benchmark tools, without checkov: what
+# bench/run needs.
+venv: $(CHECKS_STAMP)
 
 dev: $(RUNTIME_STAMP)
 	$(BIN)/ordergate dev

@@ -49,10 +49,14 @@ class CostCalculator:
         self._root = root
         self._fragments = fragments
         self._variables = variables
+        self._requested: int | None = None
 
     def requested(self) -> int:
         """The most the operation can cost, before running it."""
-        return self._root_cost(_STATIC)
+        # Asked before and after running; the walk is not free, and its answer never changes.
+        if self._requested is None:
+            self._requested = self._root_cost(_STATIC)
+        return self._requested
 
     def actual(self, data: Mapping[str, Any] | None) -> int:
         """What the operation cost given the data it returned; never more than requested."""

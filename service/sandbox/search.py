@@ -15,8 +15,8 @@ OrderFilter = Callable[[SandboxOrder], bool]
 
 def _name_filter(value: str) -> OrderFilter:
     # Shopify matches `name:1001` and `name:#1001` alike: the `#` is optional.
-    wanted = value.strip().removeprefix("#")
-    return lambda order: order.name.removeprefix("#") == wanted
+    wanted = name_key(value)
+    return lambda order: name_key(order.name) == wanted
 
 
 def _id_filter(value: str) -> OrderFilter:
@@ -30,18 +30,24 @@ def _id_filter(value: str) -> OrderFilter:
 _FILTERS: dict[str, Callable[[str], OrderFilter]] = {"name": _name_filter, "id": _id_filter}
 
 
-def parse_order_query(query: str | None) -> list[OrderFilter]:
-    """The filters a search string asks for; terms on other fields are ignored, as Shopify does."""
+def query_terms(query: str | None) -> list[tuple[str, str]]:
+    """The `(field, value)` terms of a search string, field names lower-cased, quotes removed."""
     if not query:
         return []
-    filters: list[OrderFilter] = []
-    for match in _TERM.finditer(query):
-        make = _FILTERS.get(match["field"].lower())
-        if make is None:
-            continue
-        value = match["single"] or match["double"] or match["bare"] or ""
-        filters.append(make(value))
-    return filters
+    return [
+        (match["field"].lower(), match["single"] or match["double"] or match["bare"] or "")
+        for match in _TERM.finditer(query)
+    ]
+
+
+def parse_order_query(query: str | None) -> list[OrderFilter]:
+    """The filters a search string asks for; terms on other fields are ignored, as Shopify does."""
+    return [_FILTERS[field](value) for field, value in query_terms(query) if field in _FILTERS]
+
+
+def name_key(name: str) -> str:
+    """What `name:` compares: the order name without its optional `#`."""
+    return name.strip().removeprefix("#")
 
 
 def search_orders(orders: list[SandboxOrder], query: str | None) -> list[SandboxOrder]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from service.sandbox.cost import LeakyBucket
 from service.sandbox.credentials import GRANTED_SCOPES, Credentials
 from service.sandbox.demo import DEMO_ORDERS, DemoOrder, seed_demo_orders
 from service.sandbox.endpoint import AdminEndpoint, SandboxCall
+from service.sandbox.generated import generate_orders
 from service.sandbox.store import ShopStore
 
 __all__ = ["DEMO_ORDERS", "DemoOrder", "SandboxCall", "SandboxShop", "start_sandbox"]
@@ -68,14 +71,27 @@ class _Handlers:
     """The HTTP side: token checks, the client-credentials grant, GraphQL requests."""
 
     def __init__(
-        self, *, credentials: Credentials, endpoint: AdminEndpoint, calls: list[SandboxCall]
+        self,
+        *,
+        credentials: Credentials,
+        endpoint: AdminEndpoint,
+        calls: list[SandboxCall],
+        latency: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self._credentials = credentials
         self._endpoint = endpoint
         self._calls = calls
+        self._latency, self._jitter = latency
+
+    async def _network_delay(self) -> None:
+        """Stand in for the round trip to Shopify, which a loopback server does not have."""
+        if self._latency or self._jitter:
+            delay = self._latency + random.uniform(-self._jitter, self._jitter)
+            await asyncio.sleep(max(delay, 0.0))
 
     async def graphql(self, request: web.Request) -> web.Response:
         """`POST /admin/api/{version}/graphql.json`."""
+        await self._network_delay()
         version = request.match_info["version"]
         if not _VERSION.match(version):
             return web.json_response({"errors": "Not Found"}, status=404)
@@ -146,12 +162,22 @@ async def start_sandbox(
     api_version: str = "2026-10",
     job_delay_seconds: float = 0.3,
     seed_demo: bool = True,
+    generated_orders: int = 0,
+    latency_seconds: float = 0.0,
+    latency_jitter_seconds: float = 0.0,
 ) -> SandboxShop:
-    """Start a fresh sandbox shop on loopback, seeded with the demo orders relative to `clock()`."""
+    """Start a fresh sandbox shop on loopback, seeded with the demo orders relative to `clock()`.
+
+    For load tests: `generated_orders` more orders (see `generated.py`), and every Admin
+    GraphQL answer delayed by `latency_seconds` ± `latency_jitter_seconds` (uniform), as
+    Shopify's answers are by the network and its own work.
+    """
     now = clock or _utc_now
     store = ShopStore(clock=now, job_delay_seconds=job_delay_seconds)
     if seed_demo:
         seed_demo_orders(store, now())
+    for order in generate_orders(generated_orders, now=now()):
+        store.add_order(order)
     credentials = Credentials(token_lifetime_seconds=token_lifetime_seconds)
     endpoint = AdminEndpoint(
         schema=build_schema(ADMIN_SLICE.read_text(encoding="utf-8")),
@@ -160,7 +186,12 @@ async def start_sandbox(
         clock=now,
     )
     calls: list[SandboxCall] = []
-    handlers = _Handlers(credentials=credentials, endpoint=endpoint, calls=calls)
+    handlers = _Handlers(
+        credentials=credentials,
+        endpoint=endpoint,
+        calls=calls,
+        latency=(latency_seconds, latency_jitter_seconds),
+    )
     app = web.Application()
     app.router.add_post("/admin/api/{version}/graphql.json", handlers.graphql)
     app.router.add_post("/admin/oauth/access_token", handlers.access_token)
