@@ -272,7 +272,7 @@ class Messages:
         }
         for locale in SUPPORTED_LOCALES:
             if locale != DEFAULT_LOCALE:
-                translations[locale] = _load_catalog(directory, locale)
+                translations[locale] = load_catalog(directory, locale)
         return cls(translations)
 
     def order_not_found(self, locale: str) -> str:
@@ -376,18 +376,19 @@ def _round_up_wait(seconds: int) -> int:
     return seconds
 
 
-def catalog_path(directory: Path, locale: str) -> Path:
-    """Where the catalog for `locale` lives under `directory`."""
-    return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+def catalog_path(directory: Path, locale: str, domain: str = DOMAIN) -> Path:
+    """Where the catalog of `domain` for `locale` lives under `directory`."""
+    return directory / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
-def _load_catalog(directory: Path, locale: str) -> gettext.GNUTranslations:
-    """Parse one `.po` file, check its placeholders and turn it into gettext translations."""
-    path = catalog_path(directory, locale)
+def load_catalog(directory: Path, locale: str, domain: str = DOMAIN) -> gettext.GNUTranslations:
+    """Parse one `.po` file of `domain`, check its placeholders and make gettext translations
+    of it (the customer texts' domain by default; the mail texts have their own)."""
+    path = catalog_path(directory, locale, domain)
     if not path.is_file():
-        raise CatalogError(f"missing catalog for {locale!r}: {path}")
+        raise CatalogError(f"missing {domain} catalog for {locale!r}: {path}")
     with path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=locale, domain=DOMAIN)
+        catalog = read_po(po_file, locale=locale, domain=domain)
     for message in catalog:
         # A plural entry's forms are checked against its plural msgid, the last of its ids.
         msgid = message.id if isinstance(message.id, str) else message.id[-1]

@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import enum
 import gettext
-import io
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
-from service.messages import DEFAULT_LOCALE, SUPPORTED_LOCALES, CatalogError, placeholders
+from service import messages
+from service.messages import DEFAULT_LOCALE, SUPPORTED_LOCALES
 from service.paths import LOCALES_DIR
 
 DOMAIN = "mail"
@@ -56,7 +53,7 @@ class MailText(enum.Enum):
 
 def catalog_path(directory: Path, locale: str) -> Path:
     """Where the mail catalog for `locale` lives under `directory`."""
-    return directory / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    return messages.catalog_path(directory, locale, DOMAIN)
 
 
 def load_translations(directory: Path = LOCALES_DIR) -> dict[str, gettext.NullTranslations]:
@@ -64,33 +61,5 @@ def load_translations(directory: Path = LOCALES_DIR) -> dict[str, gettext.NullTr
     translations: dict[str, gettext.NullTranslations] = {DEFAULT_LOCALE: gettext.NullTranslations()}
     for locale in SUPPORTED_LOCALES:
         if locale != DEFAULT_LOCALE:
-            translations[locale] = _load_catalog(directory, locale)
+            translations[locale] = messages.load_catalog(directory, locale, DOMAIN)
     return translations
-
-
-def _load_catalog(directory: Path, locale: str) -> gettext.GNUTranslations:
-    path = catalog_path(directory, locale)
-    if not path.is_file():
-        raise CatalogError(f"missing mail catalog for {locale!r}: {path}")
-    with path.open("rb") as po_file:
-        catalog = read_po(po_file, locale=locale, domain=DOMAIN)
-    for message in catalog:
-        if isinstance(message.id, str) and message.id and isinstance(message.string, str):
-            if message.string:
-                _check_placeholders(locale, message.id, message.string)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
-
-
-def _check_placeholders(locale: str, msgid: str, translation: str) -> None:
-    try:
-        expected, found = placeholders(msgid), placeholders(translation)
-    except ValueError as error:
-        raise CatalogError(f"{locale}: malformed braces in {translation!r}: {error}") from None
-    if expected != found:
-        raise CatalogError(
-            f"{locale}: placeholders {sorted(found)} in {translation!r} "
-            f"differ from {sorted(expected)} in its msgid"
-        )
