@@ -11,18 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import socket
 import statistics
 import time
 from urllib.parse import urlsplit
 
 import aiohttp
-import asyncpg
 
+from bench.lookup_cost import fresh_database
 from service.app import create_app
 from service.sandbox.server import SandboxShop, start_sandbox
-from service.storage.database import migrate, with_database
 from tests.api.conftest import post_graphql, sandbox_settings, serving
 
 LOOKUP = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c) {
@@ -30,18 +28,6 @@ LOOKUP = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, cont
 ALIASES = 16
 ATTEMPTS = 200  # more than the default per-client limit allows in a minute
 TIMING_PAIRS = 200
-
-
-async def fresh_database(server: str) -> str:
-    name = f"ordergate_bench_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    dsn = with_database(server, name)
-    await migrate(dsn)
-    return dsn
 
 
 def admin_calls(shop: SandboxShop) -> int:

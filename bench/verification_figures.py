@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.attack_surface import fresh_database
+from bench.lookup_cost import fresh_database
 from service.app import create_app
 from service.mail.dev_mailbox import DevMailbox
 from service.policy import Policy
