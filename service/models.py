@@ -167,6 +167,16 @@ class RequestStatus(enum.StrEnum):
         return self in {RequestStatus.PROCESSING, RequestStatus.PENDING_REVIEW, RequestStatus.OPEN}
 
 
+class Resolution(enum.StrEnum):
+    """How staff settled a request (CONTRACT §6); a request has none before they have."""
+
+    CANCELLED = "CANCELLED"  # a cancellation under review: staff cancelled the order
+    DECLINED = "DECLINED"  # … staff released the hold without cancelling
+    REFUNDED = "REFUNDED"  # a not-received report: the order was refunded after it
+    RESHIPPED = "RESHIPPED"  # … a new parcel was sent after it
+    DELIVERED = "DELIVERED"  # … the carrier reported delivery after it
+
+
 class CustomerCancelReason(enum.StrEnum):
     """The reason a customer gives for cancelling."""
 
@@ -270,6 +280,7 @@ class CustomerRequest:
     status: RequestStatus
     order_id: str
     submitted_at: datetime
+    resolution: Resolution | None = None
 
 
 @dataclass(frozen=True, slots=True)
