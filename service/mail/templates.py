@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, assert_never
 
 from babel import Locale
 from babel.dates import format_date, format_time
@@ -18,7 +18,7 @@ from babel.units import format_unit
 
 from service.mail.texts import MailText, load_translations
 from service.messages import negotiate
-from service.models import RequestKind, RequestStatus
+from service.models import RequestKind, RequestStatus, Resolution
 from service.paths import LOCALES_DIR
 
 _WIDTH = 72  # plain-text lines stay well under RFC 5322's 78 characters
@@ -29,6 +29,7 @@ class MailKind(enum.StrEnum):
 
     VERIFICATION_CODE = "VERIFICATION_CODE"
     RECEIPT = "RECEIPT"
+    OUTCOME = "OUTCOME"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,45 @@ class ReceiptMail:
             raise ValueError(f"a receipt is for an open request, not one that is {self.status}")
 
 
-MailParams = VerificationCodeMail | ReceiptMail
+# How each kind of request can be settled (CONTRACT §6).
+RESOLUTIONS: Mapping[RequestKind, frozenset[Resolution]] = {
+    RequestKind.CANCELLATION: frozenset({Resolution.CANCELLED, Resolution.DECLINED}),
+    RequestKind.NOT_RECEIVED: frozenset(
+        {Resolution.REFUNDED, Resolution.RESHIPPED, Resolution.DELIVERED}
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeMail:
+    """How staff settled a request: what was decided, and what happens next.
+
+    `delivered_at` is when the carrier says it delivered the parcel, for `DELIVERED` only; the
+    mail names that moment, or `decided_at` when the carrier gave none.
+    """
+
+    kind: ClassVar[MailKind] = MailKind.OUTCOME
+    request_id: str
+    order_name: str
+    request_kind: RequestKind
+    resolution: Resolution
+    decided_at: datetime
+    zone: tzinfo  # the shop's time zone: every date in the mail is shown in it
+    delivered_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.decided_at.utcoffset() is None:
+            raise ValueError("decided_at must be an aware datetime")
+        if self.resolution not in RESOLUTIONS[self.request_kind]:
+            raise ValueError(f"a {self.request_kind} request is not settled as {self.resolution}")
+        if self.delivered_at is not None:
+            if self.resolution is not Resolution.DELIVERED:
+                raise ValueError(f"delivered_at is for DELIVERED, not {self.resolution}")
+            if self.delivered_at.utcoffset() is None:
+                raise ValueError("delivered_at must be an aware datetime")
+
+
+MailParams = VerificationCodeMail | ReceiptMail | OutcomeMail
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +146,34 @@ _RECEIPT_INTROS = {
     RequestKind.NOT_RECEIVED: MailText.RECEIPT_INTRO_NOT_RECEIVED,
 }
 
+_OUTCOME_TEXTS = {  # subject, what was decided, what happens next
+    Resolution.CANCELLED: (
+        MailText.OUTCOME_SUBJECT_CANCELLED,
+        MailText.OUTCOME_INTRO_CANCELLED,
+        MailText.OUTCOME_NEXT_CANCELLED,
+    ),
+    Resolution.DECLINED: (
+        MailText.OUTCOME_SUBJECT_DECLINED,
+        MailText.OUTCOME_INTRO_DECLINED,
+        MailText.OUTCOME_NEXT_DECLINED,
+    ),
+    Resolution.REFUNDED: (
+        MailText.OUTCOME_SUBJECT_REFUNDED,
+        MailText.OUTCOME_INTRO_REFUNDED,
+        MailText.OUTCOME_NEXT_REFUNDED,
+    ),
+    Resolution.RESHIPPED: (
+        MailText.OUTCOME_SUBJECT_RESHIPPED,
+        MailText.OUTCOME_INTRO_RESHIPPED,
+        MailText.OUTCOME_NEXT_RESHIPPED,
+    ),
+    Resolution.DELIVERED: (
+        MailText.OUTCOME_SUBJECT_DELIVERED,
+        MailText.OUTCOME_INTRO_DELIVERED,
+        MailText.OUTCOME_NEXT_DELIVERED,
+    ),
+}
+
 
 class MailTemplates:
     """Renders customer e-mails from catalogs parsed once at start-up; no I/O after `load`."""
@@ -125,8 +192,12 @@ class MailTemplates:
         lang = negotiate(locale)
         if isinstance(params, VerificationCodeMail):
             subject, blocks = self._verification_code(params, lang)
-        else:
+        elif isinstance(params, ReceiptMail):
             subject, blocks = self._receipt(params, lang)
+        elif isinstance(params, OutcomeMail):
+            subject, blocks = self._outcome(params, lang)
+        else:
+            assert_never(params)
         return RenderedMail(subject, _as_text(blocks), _as_html(blocks, subject=subject, lang=lang))
 
     def _verification_code(
@@ -155,6 +226,24 @@ class MailTemplates:
                 (
                     (text(MailText.LABEL_REQUEST), params.request_id),
                     (text(MailText.LABEL_SUBMITTED), submitted),
+                )
+            ),
+            _Heading(text(MailText.HEADING_NEXT)),
+            _Paragraph(text(next_step)),
+            _Paragraph(text(MailText.QUOTE_REQUEST)),
+        ]
+
+    def _outcome(self, params: OutcomeMail, lang: str) -> tuple[str, list[_Block]]:
+        text = self._translator(lang)
+        order = params.order_name
+        subject, intro, next_step = _OUTCOME_TEXTS[params.resolution]
+        delivered = _moment(params.delivered_at or params.decided_at, params.zone, lang)
+        return text(subject, order=order), [
+            _Paragraph(text(intro, order=order, date=delivered)),
+            _Facts(
+                (
+                    (text(MailText.LABEL_REQUEST), params.request_id),
+                    (text(MailText.LABEL_HANDLED), _moment(params.decided_at, params.zone, lang)),
                 )
             ),
             _Heading(text(MailText.HEADING_NEXT)),

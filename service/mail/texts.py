@@ -49,6 +49,49 @@ class MailText(enum.Enum):
     )
     NEXT_GENERIC = "We'll look at your request and e-mail you as soon as it has been handled."
     QUOTE_REQUEST = "Please quote the request number if you contact customer service."
+    OUTCOME_SUBJECT_CANCELLED = "Order {order} has been cancelled"
+    OUTCOME_SUBJECT_DECLINED = "We couldn't cancel order {order}"
+    OUTCOME_SUBJECT_REFUNDED = "We've refunded order {order}"
+    OUTCOME_SUBJECT_RESHIPPED = "We're sending a replacement for order {order}"
+    OUTCOME_SUBJECT_DELIVERED = "The carrier reports order {order} as delivered"
+    OUTCOME_INTRO_CANCELLED = (
+        "We've looked at your request and cancelled order {order}, as you asked."
+    )
+    OUTCOME_INTRO_DECLINED = (
+        "We've looked at your request, but unfortunately we couldn't cancel order {order}: "
+        "it is already on its way or being prepared for shipping."
+    )
+    OUTCOME_INTRO_REFUNDED = (
+        "We've looked into your report that order {order} hasn't arrived "
+        "and have refunded the order."
+    )
+    OUTCOME_INTRO_RESHIPPED = (
+        "We've looked into your report that order {order} hasn't arrived "
+        "and have sent you a replacement."
+    )
+    OUTCOME_INTRO_DELIVERED = (
+        "We've checked with the carrier: they report that order {order} was delivered on {date}."
+    )
+    OUTCOME_NEXT_CANCELLED = (
+        "Any payment will be refunded to your original payment method within a few "
+        "business days. You don't need to do anything else."
+    )
+    OUTCOME_NEXT_DECLINED = (
+        "Your order will be delivered as usual. "
+        "If you no longer want it, you can return it once it has been delivered."
+    )
+    OUTCOME_NEXT_REFUNDED = (
+        "The refund goes to your original payment method and usually shows up within a few "
+        "business days. If the parcel turns up after all, please contact customer service."
+    )
+    OUTCOME_NEXT_RESHIPPED = (
+        "You'll get a shipping confirmation with tracking details in a separate e-mail."
+    )
+    OUTCOME_NEXT_DELIVERED = (
+        "Please look around your home and ask your neighbours whether they took the parcel in. "
+        "If you still can't find it, contact customer service and we'll help you."
+    )
+    LABEL_HANDLED = "Handled"
 
 
 def catalog_path(directory: Path, locale: str) -> Path:
