@@ -25,6 +25,7 @@ from service.metrics_server import serving_metrics
 from service.policy import Policy, load_policy
 from service.runtime import Runtime, open_runtime, utc_now
 from service.storage.database import check_ready
+from service.webhooks.intake import WebhookIntake, shopify_webhook
 
 CORS_MAX_AGE_SECONDS = 600
 
@@ -83,6 +84,9 @@ def _lifespan(
         ):
             app.state.metrics_port = metrics_port  # the bound port, None when off
             app.state.runtime = runtime
+            app.state.webhooks = WebhookIntake.for_app(
+                settings, pool=runtime.pool, metrics=metrics, clock=clock
+            )
             yield
 
     return lifespan
@@ -116,6 +120,7 @@ def create_app(
         ),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
+        Route("/webhooks/shopify", shopify_webhook, methods=["POST"]),
     ]
     if not settings.is_production:
         routes.append(Route("/dev/mail", dev_mail))

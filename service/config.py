@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     shopify_client_secret: SecretStr | None = Field(
         default=None, validation_alias="SHOPIFY_CLIENT_SECRET"
     )
+    # Signs Shopify's webhooks; SHOPIFY_CLIENT_SECRET when unset (see webhook_secret_value).
+    webhook_secret: SecretStr | None = Field(
+        default=None, validation_alias="SHOPIFY_WEBHOOK_SECRET"
+    )
     shopify_api_version: str = Field(
         default=DEFAULT_API_VERSION, validation_alias="SHOPIFY_API_VERSION"
     )
@@ -217,6 +221,14 @@ class Settings(BaseSettings):
         if self.shopify_shop is None:
             raise ConfigurationError("SHOPIFY_SHOP or SHOPIFY_ADMIN_ENDPOINT must be set")
         return f"https://{self.shopify_shop}/admin/api/{self.shopify_api_version}/graphql.json"
+
+    def webhook_secret_value(self) -> str | None:
+        """The secret Shopify signs webhooks with: SHOPIFY_WEBHOOK_SECRET, else the app's
+        SHOPIFY_CLIENT_SECRET; None when neither is set (then no webhook is accepted)."""
+        secret = (
+            self.webhook_secret if self.webhook_secret is not None else self.shopify_client_secret
+        )
+        return secret.get_secret_value() if secret is not None else None
 
     def check_production(self) -> None:
         """Refuse to serve production traffic on anything but a real shop and a real database."""

@@ -65,6 +65,7 @@ class Metrics:
         self._declare_admin(new)
         self._declare_audit(new)
         self._declare_mail(new)
+        self._declare_webhooks(new)
 
     def _declare_admin(self, new: _Declare) -> None:
         self.admin_calls = new.counter(
@@ -119,6 +120,76 @@ class Metrics:
             "ordergate_mail_oldest_pending_seconds",
             "How long the oldest undelivered customer e-mail has waited.",
         )
+
+    def _declare_webhooks(self, new: _Declare) -> None:
+        self.webhooks_received = new.counter(
+            "ordergate_webhooks_received_total",
+            "Signed Shopify webhooks received, by topic (`unknown` for topics not handled).",
+            "topic",
+        )
+        self.webhooks_rejected = new.counter(
+            "ordergate_webhooks_rejected_total",
+            "Webhook deliveries refused and not stored, by reason "
+            "(unconfigured, too_large, shop, timeout, signature, unavailable).",
+            "reason",
+        )
+        self.webhooks_ignored = new.counter(
+            "ordergate_webhooks_ignored_total",
+            "Signed webhooks acknowledged but not stored, by reason "
+            "(unknown_topic, malformed, no_order).",
+            "reason",
+        )
+        self.webhooks_duplicate = new.counter(
+            "ordergate_webhooks_duplicate_total",
+            "Redelivered webhooks acknowledged and not stored again, by topic.",
+            "topic",
+        )
+        self.webhooks_processed = new.counter(
+            "ordergate_webhooks_processed_total", "Stored webhooks processed."
+        )
+        self.webhooks_parked = new.counter(
+            "ordergate_webhooks_parked_total",
+            "Stored webhooks given up on after too many failed attempts.",
+        )
+        self.webhook_lag_seconds = new.histogram(
+            "ordergate_webhook_processing_lag_seconds",
+            "Time from a webhook's receipt to the end of its processing (per batch, the "
+            "oldest delivery's).",
+        )
+        self.webhook_oldest_waiting_seconds = new.gauge(
+            "ordergate_webhook_oldest_waiting_seconds",
+            "How long the oldest stored webhook not yet processed (nor parked) has waited.",
+        )
+
+    def webhook_received(self, topic: str) -> None:
+        """A delivery passed the signature and shop checks (the intake's report)."""
+        self.webhooks_received.labels(topic).inc()
+
+    def webhook_rejected(self, reason: str) -> None:
+        """A delivery was refused and nothing was stored."""
+        self.webhooks_rejected.labels(reason).inc()
+
+    def webhook_ignored(self, reason: str) -> None:
+        """A signed delivery was acknowledged without being stored."""
+        self.webhooks_ignored.labels(reason).inc()
+
+    def webhook_duplicate(self, topic: str) -> None:
+        """A redelivery was acknowledged and not stored again."""
+        self.webhooks_duplicate.labels(topic).inc()
+
+    def webhook_processed(self, count: int, lag_seconds: float) -> None:
+        """The worker finished `count` stored webhooks, the oldest `lag_seconds` after its
+        receipt (the worker's `on_processed`)."""
+        self.webhooks_processed.inc(count)
+        self.webhook_lag_seconds.observe(max(0.0, lag_seconds))
+
+    def webhook_parked(self) -> None:
+        """The worker gave up on a stored webhook after too many failed attempts."""
+        self.webhooks_parked.inc()
+
+    def webhook_backlog(self, oldest_waiting_seconds: float) -> None:
+        """The inbox as the worker last saw it (`webhook_inbox.lag`)."""
+        self.webhook_oldest_waiting_seconds.set(oldest_waiting_seconds)
 
     def mail_sent(self, kind: str) -> None:
         """A customer e-mail was delivered (the outbox worker's report)."""
