@@ -36,8 +36,10 @@ from service.orders.lifecycle import Lifecycle
 from service.orders.lookup import OrderLookup
 from service.orders.notifications import Notifications
 from service.orders.reconciler import Reconciler
+from service.orders.staff_decisions import StaffDecisions
 from service.orders.submission import Submissions
 from service.orders.verification import Codes
+from service.orders.webhook_worker import WebhookWorker
 from service.policy import Policy
 from service.ratelimit import RateLimits, open_rate_limits
 from service.sandbox.server import SandboxShop, start_sandbox
@@ -131,10 +133,9 @@ async def open_runtime(
             policy=policy,
             clock=clock,
             on_order_changed=cache.drop,
+            notifications=mail.notifications,
         )
-        reconciler = Reconciler(pool=shared.pool, lifecycle=lifecycle, clock=clock)
-        reconciler.start()
-        stack.push_async_callback(reconciler.close)
+        _start_workers(stack, shared, lifecycle, cache, metrics=metrics, clock=clock)
         common = _UseCaseArgs(pool=shared.pool, audit=shared.audit, policy=policy, clock=clock)
         yield Runtime(
             lookup=OrderLookup(access=access, codes=mail.codes, **common),
@@ -154,6 +155,33 @@ async def open_runtime(
             redis=shared.redis,
             dev_mailbox=mail.dev_mailbox,
         )
+
+
+def _start_workers(
+    stack: AsyncExitStack,
+    shared: _Shared,
+    lifecycle: Lifecycle,
+    cache: OrderCache,
+    *,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+) -> None:
+    """The reconciler and the webhook worker, in every replica; stopped before the pool."""
+    reconciler = Reconciler(pool=shared.pool, lifecycle=lifecycle, clock=clock)
+    reconciler.start()
+    stack.push_async_callback(reconciler.close)
+    decisions = StaffDecisions(
+        pool=shared.pool, admin=shared.admin, lifecycle=lifecycle, cache=cache
+    )
+    webhooks = WebhookWorker(
+        pool=shared.pool,
+        decisions=decisions,
+        clock=clock,
+        on_processed=metrics.webhook_processed,
+        on_parked=metrics.webhook_parked,
+    )
+    webhooks.start()
+    stack.push_async_callback(webhooks.close)
 
 
 async def _open_mail(

@@ -28,6 +28,7 @@ EligibilityReason = strawberry.enum(
     models.EligibilityReason, description="Why an action is not possible now."
 )
 RequestKind = strawberry.enum(models.RequestKind, description="What the customer asked for.")
+Resolution = strawberry.enum(models.Resolution, description="How staff settled a request.")
 RequestStatus = strawberry.enum(
     models.RequestStatus, description="Where a customer request stands."
 )
@@ -93,6 +94,9 @@ class CustomerRequest:
     status: models.RequestStatus = strawberry.field(description="Where the request stands.")
     submitted_at: datetime = strawberry.field(description="When the customer asked.")
     message: str = strawberry.field(description="What happens next, in the customer's language.")
+    resolution: models.Resolution | None = strawberry.field(
+        description="How staff settled it, once they have; null before."
+    )
 
 
 @strawberry.type(description="An order as its customer may see it.")
@@ -143,6 +147,7 @@ def customer_request(
         status=request.status,
         submitted_at=request.submitted_at,
         message=messages.request_status(locale, request.kind, request.status),
+        resolution=request.resolution,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from service import eligibility
+from service import eligibility, settlement
 from service.admin.client import AdminClient
 from service.admin.errors import UpstreamUnavailable
 from service.admin.shop import CancelOutcome, Shop
@@ -24,8 +24,10 @@ from service.models import (
     Order,
     RequestKind,
     RequestStatus,
+    Resolution,
 )
 from service.orders import shop_effects
+from service.orders.notifications import Notifications
 from service.orders.trail import Trail
 from service.policy import Policy, Verification
 from service.storage import audit, requests
@@ -47,11 +49,13 @@ class Lifecycle:
         policy: Policy,
         clock: Callable[[], datetime],
         on_order_changed: Callable[[str], Awaitable[None]] | None = None,
+        notifications: Notifications | None = None,
     ) -> None:
         self._pool = pool
         self._admin = admin
         self._policy = policy
         self._clock = clock
+        self._notifications = notifications  # for the outcome e-mail when staff settle
         # Called with the order's name whenever ordergate changed the order or a request's
         # state, so no cached snapshot shows an order "un-cancel" on reload.
         self._on_order_changed = on_order_changed
@@ -144,10 +148,13 @@ class Lifecycle:
             return await self._move(
                 stored, RequestStatus.DECLINED, AdminState.DONE, trail, details=gone
             )
+        awaits_staff = stored.request.status in {RequestStatus.PENDING_REVIEW, RequestStatus.OPEN}
+        if stored.admin_state is AdminState.DONE or (
+            awaits_staff and order.cancelled_at is not None
+        ):
+            return await self.settle(stored=stored, order=order, trail=trail)
         if stored.request.kind is RequestKind.CANCELLATION and order.cancelled_at is not None:
             return await self._move(stored, RequestStatus.CANCELLED, AdminState.DONE, trail)
-        if stored.admin_state is AdminState.DONE:
-            return stored  # under review and not cancelled yet: look again later
         if stored.admin_state is AdminState.SENT:
             if stored.admin_job_id and not await shop.job_done(job_id=stored.admin_job_id):
                 return stored
@@ -160,6 +167,27 @@ class Lifecycle:
             )
         return await self.act(stored=stored, order=order, trail=trail, retry=True)
 
+    async def settle(self, *, stored: StoredRequest, order: Order, trail: Trail) -> StoredRequest:
+        """Settle a request that waits for staff once the order shows their decision, with
+        the outcome e-mail in the same transaction; else leave it as it is."""
+        decision = settlement.settled(
+            kind=stored.request.kind,
+            status=stored.request.status,
+            submitted_at=stored.request.submitted_at,
+            details=stored.details,
+            order=order,
+        )
+        if decision is None:
+            return stored
+        return await self._move(
+            stored,
+            decision.status,
+            AdminState.DONE,
+            trail,
+            resolution=decision.resolution,
+            settled_order=order,
+        )
+
     async def _move(
         self,
         stored: StoredRequest,
@@ -169,20 +197,30 @@ class Lifecycle:
         *,
         job_id: str | None = None,
         details: dict[str, Any] | None = None,
+        resolution: Resolution | None = None,
+        settled_order: Order | None = None,
     ) -> StoredRequest:
         """One audited transition, committed before anything else is sent to Shopify."""
         change = {"from": stored.request.status.value, "admin_state": admin_state.value}
+        if resolution is not None:
+            change["resolution"] = resolution.value
         event = self._event(stored, trail, AuditOutcome.of(status), {**change, **(details or {})})
+        now = self._clock()
         async with self._pool.acquire() as conn, conn.transaction():
             moved = await requests.update(
                 conn=conn,
                 request_id=stored.request.id,
                 status=status,
                 admin_state=admin_state,
-                now=self._clock(),
+                now=now,
                 admin_job_id=job_id,
+                resolution=resolution,
             )
             await audit.append(conn=conn, events=[event])
+            if resolution is not None and settled_order and self._notifications is not None:
+                await self._notifications.outcome(
+                    conn=conn, stored=moved, order=settled_order, decided_at=now
+                )
         await self._order_changed(stored)
         return moved
 

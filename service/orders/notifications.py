@@ -6,10 +6,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from service.eligibility import relevant_shipment
 from service.mail.outgoing import OutgoingMail
 from service.mail.sealing import Sealer
-from service.mail.templates import MailParams, MailTemplates, ReceiptMail, VerificationCodeMail
-from service.models import Order, RequestStatus
+from service.mail.templates import (
+    MailParams,
+    MailTemplates,
+    OutcomeMail,
+    ReceiptMail,
+    VerificationCodeMail,
+)
+from service.models import Order, RequestStatus, Resolution
 from service.storage import outbox
 from service.storage.database import Connection
 from service.storage.requests import StoredRequest
@@ -58,6 +65,27 @@ class Notifications:
             zone=self._zone,
         )
         await self._queue(conn, params, order, stored.locale, request.submitted_at)
+
+    async def outcome(
+        self, *, conn: Connection, stored: StoredRequest, order: Order, decided_at: datetime
+    ) -> None:
+        """Queue the mail that tells the customer how staff settled their request."""
+        request = stored.request
+        if not self._acknowledge or not order.email or request.resolution is None:
+            return
+        parcel = relevant_shipment(order)
+        delivered_at = parcel.delivered_at if parcel else None
+        params = OutcomeMail(
+            request_id=request.id,
+            order_name=order.number,
+            request_kind=request.kind,
+            resolution=request.resolution,
+            decided_at=decided_at,
+            zone=self._zone,
+            # The carrier's own time, when it gave one: the decision may be noticed later.
+            delivered_at=delivered_at if request.resolution is Resolution.DELIVERED else None,
+        )
+        await self._queue(conn, params, order, stored.locale, decided_at)
 
     async def _queue(
         self, conn: Connection, params: MailParams, order: Order, locale: str, now: datetime

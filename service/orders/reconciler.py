@@ -29,7 +29,9 @@ class Reconciler:
         clock: Callable[[], datetime],
         interval: float = 5.0,
         settle: timedelta = timedelta(seconds=30),
-        review_recheck: timedelta = timedelta(minutes=2),
+        # Webhooks bring staff's decisions within seconds; this re-check is the safety net
+        # for a webhook that never came.
+        review_recheck: timedelta = timedelta(minutes=10),
         batch: int = 20,
     ) -> None:
         self._pool = pool

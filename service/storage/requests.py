@@ -11,8 +11,9 @@ from typing import Any
 
 import asyncpg
 
+from service import settlement
 from service.eligibility import relevant_shipment
-from service.models import CustomerRequest, Order, RequestKind, RequestStatus
+from service.models import CustomerRequest, Order, RequestKind, RequestStatus, Resolution
 from service.storage.database import Connection
 
 
@@ -41,7 +42,7 @@ class StoredRequest:
 
 _COLUMNS = """
 id::text, kind, status, order_id, order_name, submitted_at, updated_at, customer_reason,
-comment, locale, admin_state, admin_job_id, details
+comment, locale, admin_state, admin_job_id, details, resolution
 """
 _LIST_FOR_ORDER = (
     f"select {_COLUMNS} from customer_requests where order_id = $1 order by submitted_at, id"
@@ -58,9 +59,16 @@ returning {_COLUMNS}
 """
 _UPDATE = f"""
 update customer_requests
-set status = $2, admin_state = $3, admin_job_id = coalesce($4, admin_job_id), updated_at = $5
+set status = $2, admin_state = $3, admin_job_id = coalesce($4, admin_job_id), updated_at = $5,
+    resolution = coalesce($6, resolution)
 where id = $1::uuid
 returning {_COLUMNS}
+"""
+# Requests staff have yet to settle, for an order that just changed.
+_AWAITING_STAFF = f"""
+select {_COLUMNS} from customer_requests
+where order_id = $1 and status = any($2::text[]) and admin_state = 'DONE'
+order by submitted_at
 """
 # Claiming leases a row by moving its updated_at to now: other replicas skip it until
 # it is due again, and no transaction stays open while Shopify is called.
@@ -86,6 +94,7 @@ def _stored(row: asyncpg.Record) -> StoredRequest:
             status=RequestStatus(row["status"]),
             order_id=row["order_id"],
             submitted_at=row["submitted_at"],
+            resolution=Resolution(row["resolution"]) if row["resolution"] else None,
         ),
         order_name=row["order_name"],
         admin_state=AdminState(row["admin_state"]),
@@ -156,14 +165,23 @@ async def update(
     admin_state: AdminState,
     now: datetime,
     admin_job_id: str | None = None,
+    resolution: Resolution | None = None,
 ) -> StoredRequest:
-    """Move a request to a new status and Admin state."""
+    """Move a request to a new status and Admin state (and, once staff settled it, its
+    resolution)."""
     row = await conn.fetchrow(
-        _UPDATE, request_id, status.value, admin_state.value, admin_job_id, now
+        _UPDATE, request_id, status.value, admin_state.value, admin_job_id, now, resolution
     )
     if row is None:
         raise LookupError(f"no customer request {request_id}")
     return _stored(row)
+
+
+async def awaiting_staff(*, conn: Executor, order_id: str) -> list[StoredRequest]:
+    """The order's requests under review or open, whose Admin side is done: what a change
+    staff made to the order may settle."""
+    awaiting = [RequestStatus.PENDING_REVIEW.value, RequestStatus.OPEN.value]
+    return [_stored(row) for row in await conn.fetch(_AWAITING_STAFF, order_id, awaiting)]
 
 
 async def claim_due(
@@ -180,10 +198,12 @@ async def claim_due(
 
 
 def details_for(order: Order) -> dict[str, object]:
-    """What staff reports need of the order later, without asking Shopify again."""
+    """What staff reports need of the order later, without asking Shopify again, and the
+    order as it stood when the request came, against which staff's changes are judged."""
     parcel = relevant_shipment(order)
     return {
         "risk_levels": [level.value for level in order.risk_levels],
         "carrier": parcel.carrier if parcel else None,
         "tracking_number": parcel.tracking_number if parcel else None,
+        **settlement.baseline(order),
     }

@@ -13,6 +13,7 @@ IO_LIBRARIES = frozenset({"asyncpg", "aiohttp", "redis", "starlette", "strawberr
 CORE = (
     "service.models",
     "service.eligibility",
+    "service.settlement",
     "service.customer_input",
     "service.contact",
     "service.admin.cost",

@@ -1,0 +1,126 @@
+"""Runs in every replica: processes the webhook inbox after commit, marks rows done after
+their effect, retries with backoff and parks a delivery that keeps failing.
+
+Rows are leased with SKIP LOCKED, so replicas never process the same delivery at once; a
+process killed between the 200 and the effect leaves its rows due again when their lease
+ends. Deliveries about one order in one pass share one re-read of the order, and a delivery
+is only taken once it is `settle` old, so a burst of webhooks for one order is read once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from service.admin.errors import UpstreamUnavailable
+from service.orders.staff_decisions import StaffDecisions
+from service.storage import StorageUnavailable, webhook_inbox
+from service.storage.webhook_inbox import InboxRow
+
+logger = logging.getLogger("ordergate.webhooks")
+
+MAX_ATTEMPTS = 10
+_BACKOFF_CAP = timedelta(minutes=10)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Wait before the next try of a delivery that failed `attempts` times: 2 s, doubling."""
+    return min(timedelta(seconds=2 * 2 ** max(attempts - 1, 0)), _BACKOFF_CAP)
+
+
+class WebhookWorker:
+    """Delivery passes in the background until `close`."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        decisions: StaffDecisions,
+        clock: Callable[[], datetime],
+        interval: float = 0.5,
+        settle: timedelta = timedelta(milliseconds=300),
+        batch: int = 200,
+        on_processed: Callable[[int, float], None] | None = None,
+        on_parked: Callable[[], None] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._decisions = decisions
+        self._clock = clock
+        self._interval = interval
+        self._settle = settle
+        self._batch = batch
+        self._on_processed = on_processed
+        self._on_parked = on_parked
+        self._task: asyncio.Task[None] | None = None
+
+    async def run_once(self) -> int:
+        """One pass over the due deliveries; returns how many it leased."""
+        now = self._clock()
+        rows = await webhook_inbox.lease_due(
+            conn=self._pool, now=now - self._settle, limit=self._batch, lease_seconds=60
+        )
+        by_order: dict[str | None, list[InboxRow]] = defaultdict(list)
+        for row in rows:
+            by_order[row.order_id].append(row)
+        for order_id, deliveries in by_order.items():
+            await self._process(order_id, deliveries)
+        return len(rows)
+
+    async def _process(self, order_id: str | None, deliveries: Sequence[InboxRow]) -> None:
+        try:
+            if order_id is not None:
+                await self._decisions.order_changed(order_id)
+            # Compliance topics are kept in the inbox for the personal-data work (§7).
+        except (UpstreamUnavailable, StorageUnavailable, asyncpg.PostgresError, OSError) as exc:
+            await self._failed(deliveries, type(exc).__name__)
+            return
+        now = self._clock()
+        await webhook_inbox.mark_processed(
+            conn=self._pool, ids=[row.id for row in deliveries], now=now
+        )
+        if self._on_processed is not None:
+            lag = max((now - row.received_at).total_seconds() for row in deliveries)
+            self._on_processed(len(deliveries), lag)
+
+    async def _failed(self, deliveries: Sequence[InboxRow], error_kind: str) -> None:
+        now = self._clock()
+        for row in deliveries:
+            attempts = row.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                await webhook_inbox.park(conn=self._pool, id=row.id, now=now, error_kind=error_kind)
+                logger.error("webhook delivery parked", extra={"kind": error_kind})
+                if self._on_parked is not None:
+                    self._on_parked()
+            else:
+                retry_at = now + retry_delay(attempts)
+                await webhook_inbox.mark_failed(
+                    conn=self._pool, id=row.id, retry_at=retry_at, error_kind=error_kind
+                )
+
+    async def _loop(self) -> None:
+        while True:
+            leased = 0
+            try:
+                leased = await self.run_once()
+            except (asyncpg.PostgresError, OSError, StorageUnavailable) as exc:
+                logger.warning("webhook pass failed", extra={"kind": type(exc).__name__})
+            # A full batch means more is waiting: go on at once, else wait for the next pass.
+            if leased < self._batch:
+                await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        """Run passes in the background until `close`."""
+        self._task = asyncio.create_task(self._loop(), name="ordergate-webhooks")
+
+    async def close(self) -> None:
+        """Stop; a pass in progress is cancelled and its leased rows come due again."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
