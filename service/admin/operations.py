@@ -1,4 +1,8 @@
-"""The allow-list of Admin documents: one named operation per file, validated at start-up."""
+"""The allow-list of Admin documents: one named operation per file, validated at start-up.
+
+Some documents are for the operator's CLI only (CONTRACT §3: `webhookSubscriptionCreate`):
+the registry the service runs with leaves them out, so no request path can send them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ import graphql
 
 from service.admin.errors import OperationNotAllowed
 from service.paths import ADMIN_OPERATIONS_DIR, ADMIN_SLICE
+
+# Sent only by `ordergate shopify webhooks`, never by the running service.
+OPERATOR_ONLY = frozenset({"WebhookSubscriptionCreate", "WebhookSubscriptions"})
 
 
 class InvalidOperationDocument(ValueError):
@@ -56,14 +63,24 @@ class OperationRegistry:
 
     @classmethod
     def load(
-        cls, directory: Path = ADMIN_OPERATIONS_DIR, slice_path: Path = ADMIN_SLICE
+        cls,
+        directory: Path = ADMIN_OPERATIONS_DIR,
+        slice_path: Path = ADMIN_SLICE,
+        *,
+        operator: bool = False,
     ) -> OperationRegistry:
-        """Reads and validates every `*.graphql` in `directory` against the Admin slice."""
+        """Reads and validates every `*.graphql` in `directory` against the Admin slice.
+
+        Every document is validated; the OPERATOR_ONLY ones are allowed only with `operator`.
+        """
         schema = graphql.build_schema(slice_path.read_text(encoding="utf-8"))
         paths = sorted(directory.glob("*.graphql"))
         if not paths:
             raise InvalidOperationDocument(f"{directory}: no operation documents")
-        return cls({path.stem: _parse(path, schema) for path in paths})
+        parsed = {path.stem: _parse(path, schema) for path in paths}
+        return cls(
+            {name: op for name, op in parsed.items() if operator or name not in OPERATOR_ONLY}
+        )
 
     def get(self, name: str) -> Operation:
         """The operation called `name`; OperationNotAllowed when there is none."""

@@ -29,6 +29,25 @@ class CancelOutcome:
     error_messages: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookSubscription:
+    """One of the shop's webhook subscriptions: its gid, topic enum (ORDERS_UPDATED) and URI."""
+
+    id: str
+    topic: str
+    uri: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionOutcome:
+    """What `webhookSubscriptionCreate` answered: the new subscription, or that one for this
+    topic and URI already existed, or a refusal (the fields Shopify named; never its text)."""
+
+    subscription: WebhookSubscription | None
+    already_existed: bool = False
+    refused_fields: tuple[str, ...] = ()
+
+
 def search_value(value: str) -> str:
     """`value` as a single-quoted Shopify search term, with quotes and backslashes escaped."""
     escaped = value.replace("\\", "\\\\").replace("'", "\\'")
@@ -182,3 +201,49 @@ class Shop:
         response = await self._client.execute("FulfillmentOrderHold", variables)
         payload = _payload(response.data, "fulfillmentOrderHold", "FulfillmentOrderHold")
         return not _user_errors(payload, "userErrors", "FulfillmentOrderHold")
+
+    async def webhook_subscriptions(
+        self, *, uri: str, topics: Sequence[str]
+    ) -> list[WebhookSubscription]:
+        """The shop's subscriptions to `topics` (enum names, e.g. ORDERS_UPDATED) at `uri`.
+
+        Operator CLI only: the service's registry does not allow this document.
+        """
+        variables = {"uri": uri, "topics": list(topics)}
+        response = await self._client.execute("WebhookSubscriptions", variables)
+        connection = _payload(response.data, "webhookSubscriptions", "WebhookSubscriptions")
+        nodes = connection.get("nodes")
+        if not isinstance(nodes, list):
+            raise _malformed("WebhookSubscriptions")
+        return [_subscription(node, "WebhookSubscriptions") for node in nodes]
+
+    async def create_webhook_subscription(self, *, topic: str, uri: str) -> SubscriptionOutcome:
+        """Subscribes the shop to `topic` (an enum name, e.g. ORDERS_UPDATED) at `uri`.
+
+        Operator CLI only. Shopify refuses a second subscription to one topic at one URI with
+        an "already been taken" error: that is reported as `already_existed`, not a refusal.
+        """
+        variables = {"topic": topic, "webhookSubscription": {"uri": uri, "format": "JSON"}}
+        response = await self._client.execute("WebhookSubscriptionCreate", variables)
+        operation = "WebhookSubscriptionCreate"
+        payload = _payload(response.data, "webhookSubscriptionCreate", operation)
+        errors = _user_errors(payload, "userErrors", operation)
+        if errors:
+            # The message is Shopify's text: read to recognise a duplicate, never passed on.
+            taken = all("taken" in str(error.get("message", "")).lower() for error in errors)
+            fields = tuple(
+                ".".join(str(part) for part in error.get("field") or ()) for error in errors
+            )
+            return SubscriptionOutcome(
+                None, already_existed=taken, refused_fields=() if taken else fields
+            )
+        return SubscriptionOutcome(_subscription(payload.get("webhookSubscription"), operation))
+
+
+def _subscription(node: object, operation: str) -> WebhookSubscription:
+    if not isinstance(node, Mapping):
+        raise _malformed(operation)
+    values = (node.get("id"), node.get("topic"), node.get("uri"))
+    if not all(isinstance(value, str) for value in values):
+        raise _malformed(operation)
+    return WebhookSubscription(id=node["id"], topic=node["topic"], uri=node["uri"])

@@ -10,11 +10,14 @@ import graphql
 import pytest
 from graphql import GraphQLSchema
 
+from service.admin.operations import OPERATOR_ONLY, OperationRegistry
 from service.paths import ADMIN_OPERATIONS_DIR, ADMIN_SLICE
 from tests.conftest import REAL_ADMIN_SCHEMA
 
 DOCUMENTS = sorted(ADMIN_OPERATIONS_DIR.glob("*.graphql"))
 ALLOWED_MUTATIONS = {"orderCancel", "tagsAdd", "metafieldsSet", "fulfillmentOrderHold"}
+# CONTRACT §3: from the operator's CLI only, so never in the registry the service runs with.
+OPERATOR_MUTATIONS = {"webhookSubscriptionCreate"}
 
 
 @cache
@@ -35,7 +38,13 @@ def operations(path: Path) -> list[graphql.OperationDefinitionNode]:
 
 
 def test_there_are_admin_documents() -> None:
-    assert {path.stem for path in DOCUMENTS} >= {"OrderLookup", "OrderCancel", "Job"}
+    assert {path.stem for path in DOCUMENTS} >= {
+        "OrderLookup",
+        "OrderCancel",
+        "Job",
+        "WebhookSubscriptionCreate",
+        "WebhookSubscriptions",
+    }
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda path: path.stem)
@@ -68,7 +77,24 @@ def test_mutations_are_only_the_allowed_effects(path: Path) -> None:
         for selection in operation.selection_set.selections
         if isinstance(selection, graphql.FieldNode)
     }
-    assert fields <= ALLOWED_MUTATIONS
+    if path.stem in OPERATOR_ONLY:
+        assert fields <= OPERATOR_MUTATIONS
+    else:
+        assert fields <= ALLOWED_MUTATIONS
+
+
+def test_operator_mutations_are_left_out_of_the_services_registry() -> None:
+    service = OperationRegistry.load()
+    for path in DOCUMENTS:
+        (operation,) = operations(path)
+        fields = {
+            selection.name.value
+            for selection in operation.selection_set.selections
+            if isinstance(selection, graphql.FieldNode)
+        }
+        if fields & OPERATOR_MUTATIONS:
+            assert path.stem in OPERATOR_ONLY
+            assert path.stem not in service.names
 
 
 def _type_fields(named: graphql.GraphQLNamedType) -> dict[str, str]:
