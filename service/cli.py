@@ -1,4 +1,5 @@
-"""`ordergate dev | serve | migrate | audit … | report …`: parse, then call; no logic here."""
+"""`ordergate dev | serve | migrate | audit … | report … | shopify webhooks | sandbox staff`:
+parse, then call; no logic here."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import uvicorn
 from pydantic import SecretStr, ValidationError
 from starlette.applications import Starlette
 
+from service.admin.errors import UpstreamUnavailable
 from service.api.guard import MAX_HEAD_BYTES
 from service.app import create_app
 from service.client_address import parse_networks
@@ -26,6 +28,9 @@ from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
 from service.policy import Policy, PolicyError, load_policy
 from service.sandbox.demo import DEMO_ORDERS
+from service.sandbox.remote import SandboxNotRunning, StaffRequestRefused, request_staff_action
+from service.sandbox.server import SANDBOX_STATE_FILE, STAFF_ACTIONS
+from service.shopify_webhooks import COMPLIANCE_TOPICS, app_toml, check_url, subscribe_shop
 from service.storage import audit, database, reports
 from service.storage.database import Connection
 
@@ -221,6 +226,50 @@ def cmd_report_not_received(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shopify_webhooks(args: argparse.Namespace) -> int:
+    """Subscribe the shop to the order topics of CONTRACT §6, or print them for shopify.app.toml."""
+    settings = _settings()
+    url = check_url(args.url)
+    if args.toml:
+        print(app_toml(url=url, api_version=settings.shopify_api_version), end="")  # noqa: T201
+        return 0
+    try:
+        report = asyncio.run(subscribe_shop(settings, url=url))
+    except UpstreamUnavailable as error:
+        # Our own description (kind, operation, codes); never Shopify's text.
+        print(f"ordergate: the shop could not be reached: {error}", file=sys.stderr)  # noqa: T201
+        return 2
+    for topic in report.created:
+        print(f"created   {topic}")  # noqa: T201
+    for topic in report.existing:
+        print(f"existing  {topic}")  # noqa: T201
+    for topic, fields in report.refused:
+        print(f"refused   {topic} ({', '.join(fields) or 'no field named'})")  # noqa: T201
+    print(  # noqa: T201
+        f"{len(report.created)} created, {len(report.existing)} already there. The compliance "
+        f"topics ({', '.join(COMPLIANCE_TOPICS)}) can only be declared in the app "
+        "configuration: see --toml.",
+        file=sys.stderr,
+    )
+    return 1 if report.refused else 0
+
+
+def cmd_sandbox_staff(args: argparse.Namespace) -> int:
+    """Act as the sandbox shop's staff on an order, in the sandbox `ordergate dev` runs."""
+    state_file = _settings().data_dir.resolve() / SANDBOX_STATE_FILE
+    try:
+        outcome = request_staff_action(state_file, args.action.replace("-", "_"), args.order)
+    except StaffRequestRefused as refused:
+        print(f"ordergate: {refused}", file=sys.stderr)  # noqa: T201
+        return 1
+    except SandboxNotRunning as absent:
+        print(f"ordergate: {absent}", file=sys.stderr)  # noqa: T201
+        return 2
+    webhooks = ", ".join(outcome.topics) or "none"
+    print(f"{outcome.action} {outcome.order}: webhooks {webhooks}")  # noqa: T201
+    return 0
+
+
 def _timestamp(value: str) -> datetime:
     parsed = datetime.fromisoformat(value)
     if parsed.tzinfo is None:
@@ -256,6 +305,34 @@ def parser() -> argparse.ArgumentParser:
     not_received = report_commands.add_parser("not-received", help="open not-received reports")
     not_received.add_argument("--since", type=_timestamp, help="reported since (default: 30 days)")
     not_received.set_defaults(run=cmd_report_not_received)
+    shopify = commands.add_parser("shopify", help="the shop's side of ordergate")
+    shopify_commands = shopify.add_subparsers(dest="shopify_command", required=True)
+    webhooks = shopify_commands.add_parser(
+        "webhooks", help="subscribe the shop to the order webhooks (idempotent)"
+    )
+    webhooks.add_argument(
+        "--url",
+        required=True,
+        help="ordergate's public URL for them, e.g. https://…/webhooks/shopify",
+    )
+    webhooks.add_argument(
+        "--toml",
+        action="store_true",
+        help="print the [webhooks] section for shopify.app.toml instead (compliance topics too)",
+    )
+    webhooks.set_defaults(run=cmd_shopify_webhooks)
+    sandbox = commands.add_parser("sandbox", help="the sandbox shop `ordergate dev` runs")
+    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    staff = sandbox_commands.add_parser(
+        "staff", help="act as the shop's staff: the change and its webhooks, as in Shopify"
+    )
+    actions = [
+        *STAFF_ACTIONS,
+        *(action.replace("_", "-") for action in STAFF_ACTIONS if "_" in action),
+    ]
+    staff.add_argument("action", choices=actions, metavar="ACTION", help=", ".join(STAFF_ACTIONS))
+    staff.add_argument("order", metavar="ORDER", help="e.g. 1012, #1012 or a gid")
+    staff.set_defaults(run=cmd_sandbox_staff)
     return top
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from service.sandbox.server import SANDBOX_STATE_FILE, SandboxShop, start_sandbox
+from service.shopify_webhooks import ORDER_TOPICS
 from service.storage import audit
 from tests.conftest import DatabaseFactory
+from tests.sandbox.webhook_receiver import running_receiver
 
 ORDERGATE = [sys.executable, "-m", "service.cli"]
 
@@ -168,3 +173,129 @@ def test_bad_metrics_port_stops_start_up_naming_it(metrics_port: str, named: str
     result = run("serve", env={"ORDERGATE_METRICS_PORT": metrics_port})
     assert result.returncode == 2
     assert named in result.stderr
+
+
+async def run_beside(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the command without blocking the event loop, so a sandbox in this test answers it."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith(
+        ("ORDERGATE_", "SHOPIFY_", "DATABASE_URL", "REDIS_URL"))}  # fmt: skip
+    environment.update(env)
+    process = await asyncio.create_subprocess_exec(
+        *ORDERGATE,
+        *args,
+        env=environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return subprocess.CompletedProcess(
+        [*ORDERGATE, *args], process.returncode, stdout.decode(), stderr.decode()
+    )
+
+
+WEBHOOK_URL = "https://ordergate.example/webhooks/shopify"
+
+
+def test_shopify_webhooks_toml_declares_the_order_and_compliance_topics() -> None:
+    result = run("shopify", "webhooks", "--url", WEBHOOK_URL, "--toml")
+
+    assert result.returncode == 0, result.stderr
+    config = tomllib.loads(result.stdout)
+    webhooks = config["webhooks"]
+    assert webhooks["api_version"] == "2026-10"
+    orders, compliance = webhooks["subscriptions"]
+    assert set(orders["topics"]) == set(ORDER_TOPICS)
+    assert len(orders["topics"]) == 8
+    assert orders["uri"] == WEBHOOK_URL
+    assert compliance["compliance_topics"] == [
+        "customers/data_request",
+        "customers/redact",
+        "shop/redact",
+    ]
+    assert compliance["uri"] == WEBHOOK_URL
+    assert "topics" not in compliance
+
+
+def test_shopify_webhooks_refuses_a_plain_http_url() -> None:
+    result = run("shopify", "webhooks", "--url", "http://ordergate.example/webhooks/shopify")
+
+    assert result.returncode == 2
+    assert "https://" in result.stderr
+
+
+def test_shopify_webhooks_needs_a_shop() -> None:
+    result = run("shopify", "webhooks", "--url", WEBHOOK_URL)
+
+    assert result.returncode == 2
+    assert "SHOPIFY_SHOP" in result.stderr
+
+
+async def test_shopify_webhooks_subscribes_the_order_topics_once(sandbox: SandboxShop) -> None:
+    env = {"SHOPIFY_ADMIN_ENDPOINT": sandbox.endpoint, "SHOPIFY_ADMIN_TOKEN": sandbox.admin_token}
+
+    first = await run_beside("shopify", "webhooks", "--url", WEBHOOK_URL, env=env)
+    again = await run_beside("shopify", "webhooks", "--url", WEBHOOK_URL, env=env)
+
+    assert first.returncode == 0, first.stderr
+    assert again.returncode == 0, again.stderr
+    subscribed = {(each.topic, each.uri) for each in sandbox.store.subscriptions}
+    assert subscribed == {(topic.replace("/", "_").upper(), WEBHOOK_URL) for topic in ORDER_TOPICS}
+    assert len(sandbox.store.subscriptions) == 8
+    assert first.stdout.count("created") == 8
+    assert again.stdout.count("created") == 0
+    assert again.stdout.count("existing") == 8
+    assert "compliance topics" in again.stderr
+    assert len(sandbox.mutations("WebhookSubscriptionCreate")) == 8
+
+
+async def test_shopify_webhooks_adds_only_the_missing_topics(sandbox: SandboxShop) -> None:
+    sandbox.store.subscribe(topic="REFUNDS_CREATE", uri=WEBHOOK_URL)
+    env = {"SHOPIFY_ADMIN_ENDPOINT": sandbox.endpoint, "SHOPIFY_ADMIN_TOKEN": sandbox.admin_token}
+
+    result = await run_beside("shopify", "webhooks", "--url", WEBHOOK_URL, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "existing  refunds/create" in result.stdout
+    assert len(sandbox.mutations("WebhookSubscriptionCreate")) == 7
+    assert len(sandbox.store.subscriptions) == 8
+
+
+async def test_sandbox_staff_acts_on_the_running_sandbox(tmp_path: Path) -> None:
+    async with running_receiver() as receiver:
+        sandbox = await start_sandbox(
+            state_file=tmp_path / SANDBOX_STATE_FILE, webhook_url=receiver.url
+        )
+        try:
+            env = {"ORDERGATE_DATA_DIR": str(tmp_path)}
+            result = await run_beside("sandbox", "staff", "cancel", "#1012", env=env)
+            await sandbox.webhooks.drain()
+        finally:
+            await sandbox.close()
+
+    assert result.returncode == 0, result.stderr
+    assert "cancel #1012" in result.stdout
+    assert "orders/cancelled" in result.stdout
+    assert sandbox.store.order_named("#1012").cancelled_at is not None
+    assert all(each.signed_with(sandbox.client_secret) for each in receiver.received)
+    assert "orders/cancelled" in receiver.topics()
+
+
+async def test_sandbox_staff_says_why_staff_cannot(tmp_path: Path) -> None:
+    sandbox = await start_sandbox(state_file=tmp_path / SANDBOX_STATE_FILE)
+    try:
+        order = sandbox.store.order_named("#1001")
+        env = {"ORDERGATE_DATA_DIR": str(tmp_path)}
+        result = await run_beside("sandbox", "staff", "mark-delivered", order.gid, env=env)
+    finally:
+        await sandbox.close()
+
+    assert result.returncode == 1
+    assert "#1001: no shipment under way" in result.stderr
+
+
+def test_sandbox_staff_without_a_running_sandbox(tmp_path: Path) -> None:
+    result = run("sandbox", "staff", "cancel", "1012", env={"ORDERGATE_DATA_DIR": str(tmp_path)})
+
+    assert result.returncode == 2
+    assert "start `ordergate dev` first" in result.stderr

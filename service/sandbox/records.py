@@ -1,4 +1,5 @@
-"""The sandbox shop's mutable state as plain records: orders, fulfilments, metafields, jobs."""
+"""The sandbox shop's mutable state as plain records: orders, fulfilments, metafields, jobs,
+webhook subscriptions."""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ ORDER_GID = "gid://shopify/Order/"
 FULFILLMENT_ORDER_GID = "gid://shopify/FulfillmentOrder/"
 METAFIELD_GID = "gid://shopify/Metafield/"
 JOB_GID = "gid://shopify/Job/"
+FULFILLMENT_GID = "gid://shopify/Fulfillment/"
+FULFILLMENT_EVENT_GID = "gid://shopify/FulfillmentEvent/"
+REFUND_GID = "gid://shopify/Refund/"
+WEBHOOK_SUBSCRIPTION_GID = "gid://shopify/WebhookSubscription/"
 
 
 @dataclass
@@ -42,6 +47,13 @@ class SandboxFulfillment:
     estimated_delivery_at: datetime | None = None
     delivered_at: datetime | None = None
     tracking: list[SandboxTracking] = field(default_factory=list)
+    # Numbered by the store when the order is added (0 until then), as webhooks name it.
+    id: int = 0
+
+    @property
+    def gid(self) -> str:
+        """The global id Shopify gives it."""
+        return f"{FULFILLMENT_GID}{self.id}"
 
 
 @dataclass
@@ -133,6 +145,23 @@ class SandboxJob:
     id: str
     order_id: int
     done: bool = False
+
+
+@dataclass
+class SandboxWebhookSubscription:
+    """A subscription created through `webhookSubscriptionCreate`: kept, not delivered to
+    (the sandbox delivers to the one URL it was started with)."""
+
+    id: int
+    topic: str  # the enum name, e.g. ORDERS_UPDATED
+    uri: str
+    format: str
+    created_at: datetime
+
+    @property
+    def gid(self) -> str:
+        """The global id Shopify gives it."""
+        return f"{WEBHOOK_SUBSCRIPTION_GID}{self.id}"
 
 
 def gid_number(gid: str, prefix: str) -> int | None:

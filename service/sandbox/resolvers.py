@@ -19,6 +19,7 @@ from service.sandbox.records import (
     SandboxMetafield,
     SandboxOrder,
     SandboxTracking,
+    SandboxWebhookSubscription,
 )
 from service.sandbox.store import MetafieldInput, ShopStore, UserError
 
@@ -135,6 +136,10 @@ def _metafield(metafield: SandboxMetafield) -> Resolved:
     return {"id": metafield.gid, "namespace": metafield.namespace, "key": metafield.key}
 
 
+def _subscription(subscription: SandboxWebhookSubscription) -> Resolved:
+    return {"id": subscription.gid, "topic": subscription.topic, "uri": subscription.uri}
+
+
 class SandboxRoot:
     """The root value: each method resolves the root field of the slice it is named after."""
 
@@ -201,3 +206,26 @@ class SandboxRoot:
         held, errors = self._store.hold(id=id, hold=hold)
         shaped = None if held is None else fulfillment_order(held)
         return {"fulfillmentOrder": shaped, "userErrors": _errors(errors)}
+
+    def webhookSubscriptionCreate(
+        self, _info: Info, topic: str, webhookSubscription: dict[str, Any]
+    ) -> Resolved:
+        """`webhookSubscriptionCreate`: one subscription per topic and URI."""
+        uri = webhookSubscription.get("uri") or webhookSubscription.get("callbackUrl")
+        created, errors = self._store.subscribe(
+            topic=topic, uri=uri, format=webhookSubscription.get("format") or "JSON"
+        )
+        shaped = None if created is None else _subscription(created)
+        return {"webhookSubscription": shaped, "userErrors": _errors(errors)}
+
+    def webhookSubscriptions(
+        self,
+        _info: Info,
+        topics: list[str] | None = None,
+        uri: str | None = None,
+        callbackUrl: str | None = None,
+        **paging: Any,
+    ) -> Resolved:
+        """`webhookSubscriptions(first, topics, uri)`: the shop's subscriptions."""
+        found = self._store.find_subscriptions(topics=topics, uri=uri or callbackUrl)
+        return _paged(found, _subscription)(_info, **paging)

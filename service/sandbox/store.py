@@ -1,4 +1,8 @@
-"""The sandbox shop's in-memory state and the effects of the four Admin mutations it allows."""
+"""The sandbox shop's in-memory state and the effects of the Admin mutations it allows.
+
+Every change to an order is published as the webhooks Shopify would send about it
+(`on_webhook`, wired to the deliverer by `server.py`); publishing never waits for delivery.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ import asyncio
 import itertools
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
 
+from service.sandbox.payloads import order_payload, refund_payload
 from service.sandbox.records import (
     FULFILLMENT_ORDER_GID,
     JOB_GID,
@@ -20,6 +27,7 @@ from service.sandbox.records import (
     SandboxJob,
     SandboxMetafield,
     SandboxOrder,
+    SandboxWebhookSubscription,
     gid_number,
 )
 from service.sandbox.search import name_key, query_terms, search_orders
@@ -29,6 +37,9 @@ APP_NAMESPACE = "$app"
 METAFIELDS_PER_CALL = 25
 _HOLDABLE = frozenset({"OPEN", "SCHEDULED"})
 _CLOSED_ON_CANCEL = frozenset({"OPEN", "SCHEDULED", "ON_HOLD", "INCOMPLETE"})
+_REFUNDABLE = frozenset({"PAID", "PARTIALLY_PAID", "PARTIALLY_REFUNDED"})
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+WebhookListener = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -63,9 +74,36 @@ class ShopStore:
         self.jobs: dict[str, SandboxJob] = {}
         self._metafield_ids = itertools.count(1)
         self._timers: list[asyncio.TimerHandle] = []
+        self.subscriptions: list[SandboxWebhookSubscription] = []
+        self.on_webhook: WebhookListener | None = None
+        self._subscription_ids = itertools.count(1_300_000_001)
+        self._fulfillment_ids = itertools.count(4_100_000_001)
+        self._refund_ids = itertools.count(9_200_000_001)
+        self._fulfillment_event_ids = itertools.count(2_700_000_001)
+
+    def publish(self, topic: str, payload: dict[str, Any]) -> None:
+        """Hand one webhook (e.g. "orders/updated") to whoever delivers them."""
+        if self.on_webhook is not None:
+            self.on_webhook(topic, payload)
+
+    def order_changed(self, order: SandboxOrder, *topics: str) -> None:
+        """Publish the order's own payload under each of `topics`."""
+        for topic in topics:
+            self.publish(topic, order_payload(order, now=self.clock()))
+
+    def next_fulfillment_id(self) -> int:
+        """A fresh fulfilment id."""
+        return next(self._fulfillment_ids)
+
+    def next_fulfillment_event_id(self) -> int:
+        """A fresh fulfilment event id."""
+        return next(self._fulfillment_event_ids)
 
     def add_order(self, order: SandboxOrder) -> None:
         """Put an order into the shop (demo seeding and tests)."""
+        for fulfillment in order.fulfillments:
+            if not fulfillment.id:
+                fulfillment.id = self.next_fulfillment_id()
         self.orders[order.id] = order
         same_name = self._ids_by_name.setdefault(name_key(order.name), [])
         if order.id not in same_name:
@@ -115,11 +153,9 @@ class ShopStore:
         order = self.order_by_gid(order_id)
         if order is None:
             return UserError("Order does not exist", ["orderId"], "NOT_FOUND")
-        pending = any(job.order_id == order.id and not job.done for job in self.jobs.values())
-        if order.cancelled_at is not None or pending:
-            return UserError("Order has already been cancelled", ["orderId"], "INVALID")
-        if any(fulfillment.status == "SUCCESS" for fulfillment in order.fulfillments):
-            return UserError("Cannot cancel an order with fulfilled items", ["orderId"], "INVALID")
+        refusal = self.cancel_refusal(order)
+        if refusal is not None:
+            return UserError(refusal, ["orderId"], "INVALID")
         order.cancellation = cancellation
         job = SandboxJob(id=f"{JOB_GID}{uuid.uuid4()}", order_id=order.id)
         self.jobs[job.id] = job
@@ -127,10 +163,25 @@ class ShopStore:
         self._timers.append(loop.call_later(self.job_delay_seconds, self._complete, job))
         return job
 
+    def cancel_refusal(self, order: SandboxOrder) -> str | None:
+        """Why Shopify would refuse to cancel the order now, or None when it may be."""
+        pending = any(job.order_id == order.id and not job.done for job in self.jobs.values())
+        if order.cancelled_at is not None or pending:
+            return "Order has already been cancelled"
+        if any(fulfillment.status == "SUCCESS" for fulfillment in order.fulfillments):
+            return "Cannot cancel an order with fulfilled items"
+        return None
+
     def _complete(self, job: SandboxJob) -> None:
         order = self.orders[job.order_id]
+        self.apply_cancellation(order)
+        job.done = True
+
+    def apply_cancellation(self, order: SandboxOrder) -> None:
+        """Cancel the order as `order.cancellation` says, and publish what Shopify would."""
         cancellation = order.cancellation
-        assert cancellation is not None  # set together with the job
+        assert cancellation is not None  # set by whoever asked for the cancellation
+        refundable = order.financial_status in _REFUNDABLE
         order.cancelled_at = self.clock()
         order.closed = True
         order.restocked = cancellation.restock
@@ -144,7 +195,21 @@ class ShopStore:
                 fulfillment_order.status = "CLOSED"
             elif fulfillment_order.status == "IN_PROGRESS":
                 fulfillment_order.status = "CANCELLED"
-        job.done = True
+        if refundable and order.financial_status == "REFUNDED":
+            self.refunded(order)
+        self.order_changed(order, "orders/cancelled", "orders/updated")
+
+    def refund_refusal(self, order: SandboxOrder) -> str | None:
+        """Why there is nothing to refund on the order, or None when there is."""
+        if order.financial_status not in _REFUNDABLE:
+            return f"Nothing to refund: the order's payment is {order.financial_status}"
+        return None
+
+    def refunded(self, order: SandboxOrder) -> None:
+        """Record a full refund of the order and publish `refunds/create`."""
+        order.financial_status = "REFUNDED"
+        refund_id = next(self._refund_ids)
+        self.publish("refunds/create", refund_payload(order, refund_id=refund_id, now=self.clock()))
 
     def add_tags(self, *, id: str, tags: list[str]) -> list[UserError]:
         """Add tags to an order, ignoring ones it already has (case-insensitively, as Shopify)."""
@@ -152,10 +217,14 @@ class ShopStore:
         if order is None:
             return [UserError("Order does not exist", ["id"])]
         present = {tag.lower() for tag in order.tags}
+        added = False
         for tag in (raw.strip() for raw in tags):
             if tag and tag.lower() not in present:
                 order.tags.append(tag)
                 present.add(tag.lower())
+                added = True
+        if added:
+            self.order_changed(order, "orders/updated")
         return []
 
     def set_metafields(
@@ -221,16 +290,53 @@ class ShopStore:
             return None, [UserError(message, ["id"])]
         fulfillment_order.status = "ON_HOLD"
         fulfillment_order.holds.append(hold)
-        self._sync_hold_status(fulfillment_order)
+        order = self._sync_hold_status(fulfillment_order)
+        if order is not None:
+            self.order_changed(order, "orders/updated")
         return fulfillment_order, []
 
-    def _sync_hold_status(self, held: SandboxFulfillmentOrder) -> None:
+    def _sync_hold_status(self, held: SandboxFulfillmentOrder) -> SandboxOrder | None:
         for order in self.orders.values():
             if not any(candidate is held for candidate in order.fulfillment_orders):
                 continue
             all_held = all(each.status == "ON_HOLD" for each in order.fulfillment_orders)
             if all_held and not order.fulfillments:
                 order.fulfillment_status = "ON_HOLD"
+            return order
+        return None
+
+    def subscribe(
+        self, *, topic: str, uri: str | None, format: str = "JSON"
+    ) -> tuple[SandboxWebhookSubscription | None, list[UserError]]:
+        """Create a webhook subscription; one per topic and URI, as Shopify allows."""
+        field: list[str | int] = ["webhookSubscription", "uri"]
+        if not uri:
+            return None, [UserError("Address can't be blank", field)]
+        parts = urlsplit(uri)
+        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+        if not (parts.scheme == "https" or loopback) or not parts.hostname:
+            return None, [UserError(f"Address protocol {parts.scheme}:// is not supported", field)]
+        if any(each.topic == topic and each.uri == uri for each in self.subscriptions):
+            return None, [UserError("Address for this topic has already been taken", field)]
+        subscription = SandboxWebhookSubscription(
+            id=next(self._subscription_ids),
+            topic=topic,
+            uri=uri,
+            format=format,
+            created_at=self.clock(),
+        )
+        self.subscriptions.append(subscription)
+        return subscription, []
+
+    def find_subscriptions(
+        self, *, topics: Sequence[str] | None, uri: str | None
+    ) -> list[SandboxWebhookSubscription]:
+        """The subscriptions to any of `topics` at `uri` (either filter may be absent)."""
+        return [
+            each
+            for each in self.subscriptions
+            if (topics is None or each.topic in topics) and (uri is None or each.uri == uri)
+        ]
 
     def close(self) -> None:
         """Stop jobs still waiting to complete."""
