@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -69,7 +70,12 @@ def _cors(settings: Settings) -> Middleware:
 
 
 def _lifespan(
-    settings: Settings, *, policy: Policy, metrics: Metrics, clock: Callable[[], datetime]
+    settings: Settings,
+    *,
+    policy: Policy,
+    metrics: Metrics,
+    clock: Callable[[], datetime],
+    sandbox_state: Path | None,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     """Opens the metrics listener, then the runtime; closes them in reverse."""
 
@@ -80,12 +86,20 @@ def _lifespan(
             serving_metrics(
                 metrics, host=settings.listen_host, port=settings.metrics_port
             ) as metrics_port,
-            open_runtime(settings, policy=policy, metrics=metrics, clock=clock) as runtime,
+            open_runtime(
+                settings, policy=policy, metrics=metrics, clock=clock, sandbox_state=sandbox_state
+            ) as runtime,
         ):
             app.state.metrics_port = metrics_port  # the bound port, None when off
             app.state.runtime = runtime
+            sandbox = runtime.sandbox
             app.state.webhooks = WebhookIntake.for_app(
-                settings, pool=runtime.pool, metrics=metrics, clock=clock
+                settings,
+                pool=runtime.pool,
+                metrics=metrics,
+                clock=clock,
+                shop_domain=sandbox.shop_domain if sandbox else None,
+                secret=sandbox.webhook_secret if sandbox else None,
             )
             yield
 
@@ -97,15 +111,25 @@ def create_app(
     *,
     policy: Policy | None = None,
     clock: Callable[[], datetime] = utc_now,
+    sandbox_state: Path | None = None,
 ) -> Starlette:
     """The ASGI application; resources open when it starts and close when it stops.
+
+    `sandbox_state`: where the built-in sandbox says where it listens (`ordergate dev` only,
+    for `ordergate sandbox staff`).
 
     Settings and the policy file are checked here, before anything starts, so a bad
     configuration stops the process with a message instead of failing in the lifespan.
     """
     settings.check_production()
     checked_policy = load_policy(settings.policy_file) if policy is None else policy
-    lifespan = _lifespan(settings, policy=checked_policy, metrics=Metrics(), clock=clock)
+    lifespan = _lifespan(
+        settings,
+        policy=checked_policy,
+        metrics=Metrics(),
+        clock=clock,
+        sandbox_state=sandbox_state,
+    )
     graphql = GraphQLEndpoint(
         build_schema(production=settings.is_production),
         graphql_ide=None if settings.is_production else "graphiql",

@@ -86,13 +86,15 @@ def server_config(
     )
 
 
-def _serve(settings: Settings, *, policy: Policy | None = None) -> None:
+def _serve(
+    settings: Settings, *, policy: Policy | None = None, sandbox_state: Path | None = None
+) -> None:
     configure_logging(settings.log_level)
     # uvicorn drains in-flight requests and runs the lifespan shutdown (audit queue flushed,
     # pools closed) on SIGTERM, then re-raises the signal into the handler it found: this one,
     # so a drained process exits 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    app = create_app(settings, policy=policy)
+    app = create_app(settings, policy=policy, sandbox_state=sandbox_state)
     # The gateway carries every client's connections: it is exempt from the per-peer cap.
     connections = ConnectionLimits(trusted_proxies=parse_networks(settings.trusted_proxies))
     config = server_config(
@@ -116,7 +118,8 @@ def cmd_dev(_: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"secret_key": _dev_secret(settings.data_dir)})
     if settings.uses_sandbox:
         _print_demo_orders(settings)
-    _serve(settings, policy=policy)
+    state = settings.data_dir.resolve() / SANDBOX_STATE_FILE
+    _serve(settings, policy=policy, sandbox_state=state)
     return 0
 
 
@@ -135,6 +138,7 @@ def _print_demo_orders(settings: Settings) -> None:
     lines = [f"ordergate dev: GraphiQL on {url} with the sandbox shop."]
     if settings.smtp_url is None:
         lines.append(f"Customer e-mail (codes, receipts) lands in the embedded mailbox: {mail}")
+    lines.append("Act as staff in the sandbox shop: ordergate sandbox staff cancel 1012")
     lines.append("Demo orders:")
     lines += [f"  {order.number:<7} {order.contact:<28} {order.state}" for order in DEMO_ORDERS]
     print("\n".join(lines), file=sys.stderr)  # noqa: T201

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypedDict
 from zoneinfo import ZoneInfo
 
@@ -65,6 +66,7 @@ class Runtime:
     pool: asyncpg.Pool  # for readiness
     redis: aioredis.Redis | None  # for readiness
     dev_mailbox: DevMailbox | None  # what `ordergate dev` shows at /dev/mail
+    sandbox: SandboxShop | None  # the built-in shop: its webhooks are signed its own way
 
     @staticmethod
     def of(request: Request) -> Runtime:
@@ -105,6 +107,7 @@ class _Shared:
     redis: aioredis.Redis | None
     admin: AdminClient
     scope: str  # the key prefix that keeps shops sharing one Redis apart
+    sandbox: SandboxShop | None
 
 
 @asynccontextmanager
@@ -114,11 +117,12 @@ async def open_runtime(
     policy: Policy,
     metrics: Metrics,
     clock: Callable[[], datetime] = utc_now,
+    sandbox_state: Path | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open pool, audit writer, HTTP session, mail and (in dev) the sandbox and a mailbox;
     close them in reverse."""
     async with AsyncExitStack() as stack:
-        shared = await _open_shared(settings, stack, metrics=metrics)
+        shared = await _open_shared(settings, stack, metrics=metrics, sandbox_state=sandbox_state)
         mail = await _open_mail(
             settings, stack, shared, policy=policy, metrics=metrics, clock=clock
         )
@@ -154,6 +158,7 @@ async def open_runtime(
             pool=shared.pool,
             redis=shared.redis,
             dev_mailbox=mail.dev_mailbox,
+            sandbox=shared.sandbox,
         )
 
 
@@ -263,7 +268,9 @@ def _protection(
     return limits, cache
 
 
-async def _open_shared(settings: Settings, stack: AsyncExitStack, *, metrics: Metrics) -> _Shared:
+async def _open_shared(
+    settings: Settings, stack: AsyncExitStack, *, metrics: Metrics, sandbox_state: Path | None
+) -> _Shared:
     if settings.database_url is None:
         raise RuntimeError("a database URL is required; `ordergate dev` starts an embedded one")
     operations = OperationRegistry.load()  # before any connection: a bad document stops here
@@ -275,7 +282,7 @@ async def _open_shared(settings: Settings, stack: AsyncExitStack, *, metrics: Me
     metrics.track_audit_queue(lambda: audit.depth)
     redis = await _open_redis(settings, stack)
     session = await stack.enter_async_context(aiohttp.ClientSession())
-    sandbox = await _open_sandbox(settings, stack)
+    sandbox = await _open_sandbox(settings, stack, state_file=sandbox_state)
     endpoint = sandbox.endpoint if sandbox else settings.admin_endpoint()
     # Shops sharing one Redis never share limits, buckets or cached orders.
     scope = "ordergate:" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
@@ -289,13 +296,22 @@ async def _open_shared(settings: Settings, stack: AsyncExitStack, *, metrics: Me
         gate=gate,
         on_throttle_wait=metrics.observe_throttle_wait,
     )
-    return _Shared(pool=pool, audit=audit, redis=redis, admin=admin, scope=scope)
+    return _Shared(pool=pool, audit=audit, redis=redis, admin=admin, scope=scope, sandbox=sandbox)
 
 
-async def _open_sandbox(settings: Settings, stack: AsyncExitStack) -> SandboxShop | None:
+async def _open_sandbox(
+    settings: Settings, stack: AsyncExitStack, *, state_file: Path | None
+) -> SandboxShop | None:
+    """The built-in sandbox shop, delivering signed webhooks to this process's own
+    /webhooks/shopify; `state_file` tells `ordergate sandbox staff` where it listens."""
     if not settings.uses_sandbox or settings.is_production:
         return None
-    sandbox = await start_sandbox()
+    host = "127.0.0.1" if settings.listen_host in {"0.0.0.0", "::"} else settings.listen_host
+    sandbox = await start_sandbox(
+        webhook_url=f"http://{host}:{settings.port}/webhooks/shopify",
+        webhook_secret=settings.webhook_secret_value(),
+        state_file=state_file,
+    )
     stack.push_async_callback(sandbox.close)
     return sandbox
 

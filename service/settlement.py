@@ -39,6 +39,7 @@ def baseline(order: Order) -> dict[str, object]:
     parcel = relevant_shipment(order)
     return {
         "financial_status": order.financial_status.value,
+        "shipments": len(order.shipments),
         "delivered": bool(parcel and _delivered(parcel.status, parcel.delivered_at)),
         "holdable_fulfillment_orders": sum(
             fulfillment.status in _HOLDABLE for fulfillment in order.fulfillment_orders
@@ -50,7 +51,6 @@ def settled(
     *,
     kind: RequestKind,
     status: RequestStatus,
-    submitted_at: datetime,
     details: Mapping[str, object],
     order: Order,
 ) -> Settled | None:
@@ -58,7 +58,7 @@ def settled(
     if kind is RequestKind.CANCELLATION and status is RequestStatus.PENDING_REVIEW:
         return _review(details, order)
     if kind is RequestKind.NOT_RECEIVED and status is RequestStatus.OPEN:
-        return _report(submitted_at, details, order)
+        return _report(details, order)
     return None
 
 
@@ -72,7 +72,7 @@ def _review(details: Mapping[str, object], order: Order) -> Settled | None:
     return None if on_hold else Settled(RequestStatus.DECLINED, Resolution.DECLINED)
 
 
-def _report(submitted_at: datetime, details: Mapping[str, object], order: Order) -> Settled | None:
+def _report(details: Mapping[str, object], order: Order) -> Settled | None:
     resolved = RequestStatus.RESOLVED
     refunded_before = details.get("financial_status")
     if (
@@ -81,7 +81,9 @@ def _report(submitted_at: datetime, details: Mapping[str, object], order: Order)
         and order.financial_status in _REFUNDED
     ):
         return Settled(resolved, Resolution.REFUNDED)
-    if any(parcel.shipped_at > submitted_at for parcel in order.shipments):
+    # Counted, not timed: Shopify's timestamps are whole seconds, a request's are not.
+    shipped_before = details.get("shipments")
+    if isinstance(shipped_before, int) and len(order.shipments) > shipped_before:
         return Settled(resolved, Resolution.RESHIPPED)
     parcel = relevant_shipment(order)
     delivered_now = bool(parcel and _delivered(parcel.status, parcel.delivered_at))

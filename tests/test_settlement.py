@@ -26,7 +26,6 @@ def review(order_then: Order, order_now: Order) -> Settled | None:
     return settled(
         kind=RequestKind.CANCELLATION,
         status=RequestStatus.PENDING_REVIEW,
-        submitted_at=factories.PLACED_AT + timedelta(minutes=5),
         details=baseline(order_then),
         order=order_now,
     )
@@ -36,7 +35,6 @@ def report(order_then: Order, order_now: Order) -> Settled | None:
     return settled(
         kind=RequestKind.NOT_RECEIVED,
         status=RequestStatus.OPEN,
-        submitted_at=REPORTED_AT,
         details=baseline(order_then),
         order=order_now,
     )
@@ -114,7 +112,6 @@ def test_only_a_request_that_waits_for_staff_is_settled(status: RequestStatus) -
     decision = settled(
         kind=RequestKind.CANCELLATION,
         status=status,
-        submitted_at=factories.PLACED_AT,
         details=baseline(UNDER_REVIEW),
         order=now,
     )
@@ -126,7 +123,6 @@ def test_a_request_kept_before_baselines_existed_waits_instead_of_guessing() -> 
     decision = settled(
         kind=RequestKind.NOT_RECEIVED,
         status=RequestStatus.OPEN,
-        submitted_at=REPORTED_AT,
         details={},
         order=now,
     )

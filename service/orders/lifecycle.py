@@ -173,7 +173,6 @@ class Lifecycle:
         decision = settlement.settled(
             kind=stored.request.kind,
             status=stored.request.status,
-            submitted_at=stored.request.submitted_at,
             details=stored.details,
             order=order,
         )
