@@ -433,3 +433,13 @@ def test_policy_file_given_with_set_file_is_kept_verbatim(chart: helm.Chart) -> 
     document = "cancellation:\n  mode: review\n  window_minutes: 15\n"
     config_map = render(chart, {"policy": document}).one("ConfigMap")
     assert config_map["data"]["policy.yaml"] == document
+
+
+def test_the_webhook_secret_comes_from_the_chart_secret(full_render: Rendered) -> None:
+    (secret,) = [
+        item for item in full_render.manifests if item["kind"] == "Secret" and not _is_hook(item)
+    ]
+    env = _env(_container(full_render))
+    assert "SHOPIFY_WEBHOOK_SECRET" in secret["data"]
+    assert env["SHOPIFY_WEBHOOK_SECRET"]["secretKeyRef"]["key"] == "SHOPIFY_WEBHOOK_SECRET"
+    assert env["SHOPIFY_WEBHOOK_SECRET"]["secretKeyRef"]["optional"] is True

@@ -105,7 +105,7 @@ SMTP_URL when the policy e-mails customers, with a message naming the variable.
 */}}
 {{- define "ordergate.secretEnv" -}}
 {{- $secret := include "ordergate.secretName" . }}
-{{- range $name := list "DATABASE_URL" "REDIS_URL" "SHOPIFY_ADMIN_TOKEN" "SHOPIFY_CLIENT_ID" "SHOPIFY_CLIENT_SECRET" "ORDERGATE_SECRET_KEY" "SMTP_URL" }}
+{{- range $name := list "DATABASE_URL" "REDIS_URL" "SHOPIFY_ADMIN_TOKEN" "SHOPIFY_CLIENT_ID" "SHOPIFY_CLIENT_SECRET" "SHOPIFY_WEBHOOK_SECRET" "ORDERGATE_SECRET_KEY" "SMTP_URL" }}
 - name: {{ $name }}
   valueFrom:
     secretKeyRef:
