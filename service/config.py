@@ -112,6 +112,21 @@ class Settings(BaseSettings):
     order_cache_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
         default=10.0, validation_alias="ORDERGATE_ORDER_CACHE_SECONDS"
     )
+    # How long a request is left to the process that took it before the reconciler finishes
+    # it; also the lease a reconciler's claim takes. At least 15 s: longer than an Admin call
+    # may take (10 s timeout), so the reconciler leaves alone what a request is still sending.
+    reconcile_settle_seconds: Annotated[float, Field(ge=15, le=3600)] = Field(
+        default=30.0, validation_alias="ORDERGATE_RECONCILE_SETTLE_SECONDS"
+    )
+    # How often a request awaiting staff is re-checked in Shopify, for a webhook that never came.
+    review_recheck_seconds: Annotated[float, Field(ge=30, le=86400)] = Field(
+        default=600.0, validation_alias="ORDERGATE_REVIEW_RECHECK_SECONDS"
+    )
+    # Requests each replica's reconciler works on at once (each Admin call may take seconds);
+    # each holds a pooled connection only while it records a step, between Admin calls.
+    reconcile_concurrency: Annotated[int, Field(ge=1, le=32)] = Field(
+        default=8, validation_alias="ORDERGATE_RECONCILE_CONCURRENCY"
+    )
     log_level: str = Field(default="INFO", validation_alias="ORDERGATE_LOG_LEVEL")
     # Keys the hashes of verification codes and seals the e-mail queued in the outbox.
     secret_key: SecretStr | None = Field(default=None, validation_alias="ORDERGATE_SECRET_KEY")

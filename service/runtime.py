@@ -7,7 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypedDict
 from zoneinfo import ZoneInfo
@@ -139,7 +139,9 @@ async def open_runtime(
             on_order_changed=cache.drop,
             notifications=mail.notifications,
         )
-        _start_workers(stack, shared, lifecycle, cache, metrics=metrics, clock=clock)
+        _start_workers(
+            stack, shared, lifecycle, cache, settings=settings, metrics=metrics, clock=clock
+        )
         common = _UseCaseArgs(pool=shared.pool, audit=shared.audit, policy=policy, clock=clock)
         yield Runtime(
             lookup=OrderLookup(access=access, codes=mail.codes, **common),
@@ -168,11 +170,19 @@ def _start_workers(
     lifecycle: Lifecycle,
     cache: OrderCache,
     *,
+    settings: Settings,
     metrics: Metrics,
     clock: Callable[[], datetime],
 ) -> None:
     """The reconciler and the webhook worker, in every replica; stopped before the pool."""
-    reconciler = Reconciler(pool=shared.pool, lifecycle=lifecycle, clock=clock)
+    reconciler = Reconciler(
+        pool=shared.pool,
+        lifecycle=lifecycle,
+        clock=clock,
+        settle=timedelta(seconds=settings.reconcile_settle_seconds),
+        review_recheck=timedelta(seconds=settings.review_recheck_seconds),
+        concurrency=settings.reconcile_concurrency,
+    )
     reconciler.start()
     stack.push_async_callback(reconciler.close)
     decisions = StaffDecisions(

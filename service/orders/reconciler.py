@@ -14,12 +14,16 @@ from service.admin.errors import UpstreamUnavailable
 from service.orders.lifecycle import Lifecycle
 from service.orders.trail import Trail
 from service.storage import idempotency, requests
+from service.storage.requests import StoredRequest
 
 logger = logging.getLogger("ordergate.reconciler")
 
+DEFAULT_CONCURRENCY = 8
+
 
 class Reconciler:
-    """Claims unfinished requests with SKIP LOCKED, so replicas share the work without overlap."""
+    """Claims unfinished requests with SKIP LOCKED, so replicas share the work without overlap,
+    and reconciles up to `concurrency` of them at once: each Shopify call may take seconds."""
 
     def __init__(
         self,
@@ -32,20 +36,28 @@ class Reconciler:
         # Webhooks bring staff's decisions within seconds; this re-check is the safety net
         # for a webhook that never came.
         review_recheck: timedelta = timedelta(minutes=10),
-        batch: int = 20,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        batch: int | None = None,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("the reconciler needs a concurrency of at least 1")
         self._pool = pool
         self._lifecycle = lifecycle
         self._clock = clock
         self._interval = interval
         # A request younger than `settle` may still be in the hands of the request that made it.
+        # It is also the lease a claim takes: a claimed row comes due again after it.
         self._settle = settle
         self._review_recheck = review_recheck
-        self._batch = batch
+        # By default a pass claims no more than it starts at once, so no claimed row waits
+        # for a slot while its lease runs out and another replica takes it up as well.
+        self._batch = batch if batch is not None else concurrency
+        self._slots = asyncio.Semaphore(concurrency)
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
-        """Look at every request that is due; returns how many were looked at."""
+        """Look at every request that is due, up to a batch, `concurrency` at a time;
+        returns how many were looked at. One request failing does not stop the others."""
         now = self._clock()
         due = await requests.claim_due(
             conn=self._pool,
@@ -54,31 +66,48 @@ class Reconciler:
             limit=self._batch,
             now=now,
         )
-        for stored in due:
+        # Cancelling the pass (close) cancels every request in flight; their leases run out
+        # and they come due again, for this replica or another.
+        async with asyncio.TaskGroup() as group:
+            for stored in due:
+                group.create_task(self._reconcile(stored))
+        return len(due)
+
+    async def _reconcile(self, stored: StoredRequest) -> None:
+        async with self._slots:
             try:
                 await self._lifecycle.reconcile(stored=stored, trail=Trail.background("reconciler"))
             except UpstreamUnavailable as exc:
                 # The lease taken by claim_due already postpones the next look.
                 logger.warning("reconcile postponed", extra={"kind": str(exc.kind)})
-        return len(due)
+            except (asyncpg.PostgresError, OSError) as exc:
+                logger.warning("reconcile failed", extra={"kind": type(exc).__name__})
+            except Exception:
+                # A bug met by one request must not end the pass, nor the worker, for all.
+                logger.exception(
+                    "reconcile failed unexpectedly", extra={"kind": stored.request.kind.value}
+                )
 
     async def _loop(self) -> None:
         while True:
+            full = False
             try:
-                await self.run_once()
+                full = await self.run_once() >= self._batch
                 # Keys outlive their retention only until the next pass of any replica.
                 await idempotency.forget_expired(conn=self._pool)
             except (asyncpg.PostgresError, OSError) as exc:
                 logger.warning("reconciler pass failed", extra={"kind": type(exc).__name__})
-            await asyncio.sleep(self._interval)
+            # A full batch means more may be due: claim the next at once.
+            await asyncio.sleep(0 if full else self._interval)
 
     def start(self) -> None:
         """Run passes in the background until `close`."""
         self._task = asyncio.create_task(self._loop(), name="ordergate-reconciler")
 
     async def close(self) -> None:
-        """Stop after the pass in progress, if any, is cancelled cleanly."""
+        """Stop: the pass in progress, if any, and every request in it are cancelled cleanly."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None

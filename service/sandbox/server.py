@@ -161,12 +161,14 @@ class _Handlers:
         calls: list[SandboxCall],
         staff: Staff,
         latency: tuple[float, float] = (0.0, 0.0),
+        mutation_latency: float = 0.0,
     ) -> None:
         self._credentials = credentials
         self._endpoint = endpoint
         self._calls = calls
         self._staff = staff
         self._latency, self._jitter = latency
+        self._mutation_latency = mutation_latency
 
     async def staff_action(self, request: web.Request) -> web.Response:
         """`POST /sandbox/staff/{action}/{order}`: act as the shop's staff (loopback only)."""
@@ -206,6 +208,9 @@ class _Handlers:
         answer = self._endpoint.handle(body)
         if answer.call is not None:
             self._calls.append(answer.call)
+            if answer.call.is_mutation and self._mutation_latency:
+                # Shopify's own work on a mutation: done at once, answered this much later.
+                await asyncio.sleep(self._mutation_latency)
         headers = {"X-Shopify-API-Version": version}
         return web.json_response(answer.body, status=answer.status, headers=headers)
 
@@ -298,6 +303,7 @@ async def start_sandbox(
     generated_orders: int = 0,
     latency_seconds: float = 0.0,
     latency_jitter_seconds: float = 0.0,
+    mutation_latency_seconds: float = 0.0,
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
@@ -308,7 +314,8 @@ async def start_sandbox(
 
     For load tests: `generated_orders` more orders (see `generated.py`), and every Admin
     GraphQL answer delayed by `latency_seconds` ± `latency_jitter_seconds` (uniform), as
-    Shopify's answers are by the network and its own work.
+    Shopify's answers are by the network and its own work; every mutation's answer (e.g.
+    orderCancel's) additionally `mutation_latency_seconds` later, its effect applied at once.
 
     Webhooks: with `webhook_url`, every change to an order is POSTed there as Shopify would
     (signed with `webhook_secret`, by default the sandbox's client secret, as Shopify signs
@@ -346,6 +353,7 @@ async def start_sandbox(
         calls=calls,
         staff=staff,
         latency=(latency_seconds, latency_jitter_seconds),
+        mutation_latency=mutation_latency_seconds,
     )
     app = web.Application()
     app.router.add_post("/admin/api/{version}/graphql.json", handlers.graphql)
