@@ -62,6 +62,16 @@ class Metrics:
             "Order snapshot cache lookups by event (hit, miss, coalesced).",
             "event",
         )
+        self.redis_available = new.gauge(
+            "ordergate_redis_available",
+            "1 while Redis is used, 0 while limits and the order cache are kept in process "
+            "(its circuit open); 0 too when no Redis is configured.",
+        )
+        self.redis_fallbacks = new.counter(
+            "ordergate_redis_fallbacks_total",
+            "Operations served in process while Redis was unavailable, by use (limits, cache).",
+            "use",
+        )
         self._declare_admin(new)
         self._declare_audit(new)
         self._declare_mail(new)
@@ -207,6 +217,14 @@ class Metrics:
     def observe_order_cache(self, event: str) -> None:
         """Record one cache lookup."""
         self.order_cache.labels(event).inc()
+
+    def redis_availability(self, available: bool) -> None:
+        """Record that Redis is used again (True) or not (False)."""
+        self.redis_available.set(1 if available else 0)
+
+    def redis_fallback(self, use: str) -> None:
+        """Record one operation served in process instead of Redis."""
+        self.redis_fallbacks.labels(use).inc()
 
     def observe_throttle_wait(self, seconds: float) -> None:
         """Record a wait for cost points."""

@@ -6,6 +6,11 @@ during a Shopify outage. Lookups read through this cache; mutations never do. Wh
 changes an order, or one of its requests, drops its entry. A load that was in flight when
 its key was dropped is returned to its callers but not stored, so a drop is never undone by
 an older snapshot.
+
+Redis holds snapshots, not truth: while it is unreachable (the `RedisBreaker` open), the
+cache reads and writes this process's dict, and a Redis call that fails opens the breaker
+instead of failing the lookup. Keys dropped meanwhile are dropped in Redis too when it is
+back, before anything is read there, so a snapshot from before the outage is never served.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from service.models import Order
+from service.redis_breaker import RedisBreaker
 
 logger = logging.getLogger("ordergate.cache")
 
@@ -145,8 +151,11 @@ class OrderCache:
         prefix: str = "ordergate",
         on_event: Callable[[CacheEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        breaker: RedisBreaker | None = None,
     ) -> None:
         self._redis = redis
+        self._breaker = breaker
+        self._dropped_locally: set[str] = set()  # dropped while Redis was away
         self._ttl = ttl
         self._prefix = prefix
         self._on_event = on_event
@@ -184,18 +193,44 @@ class OrderCache:
         if flight is not None:
             flight.dropped = True
         self._local.pop(key, None)
-        if self._redis is None:
+        redis = self._shared()
+        if redis is None:
+            if self._redis is not None and len(self._dropped_locally) < _MAX_LOCAL_ENTRIES:
+                self._dropped_locally.add(key)
             return
-        version_key, value_key = self._keys(key)
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(version_key)
-                pipe.expire(version_key, max(int(self._ttl * 60), 60))
-                pipe.delete(value_key)
-                await pipe.execute()
+            await self._drop_shared(redis, key)
         except RedisError as exc:
-            # The entry still expires within the TTL; failing the caller would not help.
-            logger.warning("order cache drop failed error=%s", type(exc).__name__)
+            if self._tripped(exc):
+                self._dropped_locally.add(key)
+            else:
+                # The entry still expires within the TTL; failing the caller would not help.
+                logger.warning("order cache drop failed error=%s", type(exc).__name__)
+
+    async def _drop_shared(self, redis: aioredis.Redis, key: str) -> None:
+        version_key, value_key = self._keys(key)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.incr(version_key)
+            pipe.expire(version_key, max(int(self._ttl * 60), 60))
+            pipe.delete(value_key)
+            await pipe.execute()
+
+    def _shared(self) -> aioredis.Redis | None:
+        """Redis when there is one and the breaker says it is usable now."""
+        if self._breaker is not None and not self._breaker.available:
+            return None
+        return self._redis
+
+    def _tripped(self, error: RedisError) -> bool:
+        """Whether `error` opened the breaker (then the breaker has logged it)."""
+        return self._breaker is not None and self._breaker.failed(error)
+
+    async def _replay_drops(self, redis: aioredis.Redis) -> None:
+        """Drop in Redis what was dropped while it was away, before reading it again."""
+        while self._dropped_locally:
+            key = next(iter(self._dropped_locally))
+            await self._drop_shared(redis, key)
+            self._dropped_locally.discard(key)
 
     def _start(self, key: str, load: Callable[[], Awaitable[Order | None]]) -> _Flight:
         flight = _Flight()
@@ -223,37 +258,52 @@ class OrderCache:
         return f"{self._prefix}:order-version:{digest}", f"{self._prefix}:order:{digest}"
 
     async def _version(self, key: str) -> str:
-        if self._redis is None:
+        redis = self._shared()
+        if redis is None:
             return ""
         try:
-            raw = await self._redis.get(self._keys(key)[0])
-        except RedisError:
+            raw = await redis.get(self._keys(key)[0])
+        except RedisError as exc:
+            self._tripped(exc)
             return ""
         if isinstance(raw, bytes):
             return raw.decode()
         return raw if isinstance(raw, str) else ""
 
     async def _read(self, key: str) -> Order | _Absent | None:
-        if self._redis is None:
-            entry = self._local.get(key)
-            if entry is None or entry[0] <= self._clock():
-                self._local.pop(key, None)
-                return _Absent.MISS
-            return entry[1]
+        redis = self._shared()
+        if redis is None:
+            return self._read_local(key)
         try:
-            raw = await self._redis.get(self._keys(key)[1])
+            await self._replay_drops(redis)
+            raw = await redis.get(self._keys(key)[1])
             return _snapshot_from_json(raw) if raw is not None else _Absent.MISS
         except RedisError as exc:
+            if self._tripped(exc):
+                return self._read_local(key)
             logger.warning("order cache read failed error=%s", type(exc).__name__)
         except (ValueError, KeyError, TypeError):
             logger.warning("order cache entry unreadable; treated as a miss")
         return _Absent.MISS
 
+    def _read_local(self, key: str) -> Order | _Absent | None:
+        if self._breaker is not None:
+            self._breaker.served_locally("cache")
+        entry = self._local.get(key)
+        if entry is None or entry[0] <= self._clock():
+            self._local.pop(key, None)
+            return _Absent.MISS
+        return entry[1]
+
+    def _write_local(self, key: str, order: Order | None) -> None:
+        if len(self._local) >= _MAX_LOCAL_ENTRIES:
+            self._local.pop(next(iter(self._local)))
+        self._local[key] = (self._clock() + self._ttl, order)
+
     async def _write(self, key: str, order: Order | None, version: str) -> None:
-        if self._redis is None:
-            if len(self._local) >= _MAX_LOCAL_ENTRIES:
-                self._local.pop(next(iter(self._local)))
-            self._local[key] = (self._clock() + self._ttl, order)
+        redis = self._shared()
+        if redis is None:
+            self._write_local(key, order)
             return
         assert self._store_if_current is not None
         version_key, value_key = self._keys(key)
@@ -262,7 +312,10 @@ class OrderCache:
         try:
             await self._store_if_current(keys=[version_key, value_key], args=args)
         except RedisError as exc:
-            logger.warning("order cache write failed error=%s", type(exc).__name__)
+            if self._tripped(exc):
+                self._write_local(key, order)
+            else:
+                logger.warning("order cache write failed error=%s", type(exc).__name__)
 
     def _event(self, event: CacheEvent) -> None:
         if self._on_event is not None:

@@ -7,6 +7,9 @@ concurrent requests can never all slip under a limit that each of them alone wou
 A contact check on an order takes an entry *before* Shopify is asked and gives it back when
 the contact matched: only failed checks stay counted, and sixteen concurrent guesses at an
 order with one try left get one try, not sixteen.
+
+Redis holds limits, not truth: while it is unreachable (`redis_breaker.RedisBreaker` open),
+`FallbackWindows` counts in this process instead of refusing every request.
 """
 
 from __future__ import annotations
@@ -72,7 +75,12 @@ class RateLimited(Exception):
 
 
 class LimitsUnavailable(Exception):
-    """The limit store (Redis) could not be reached; the request must not go ahead."""
+    """The limit store (Redis) could not be reached; `FallbackWindows` counts in process
+    instead, so only a bare `RedisWindows` lets this reach a request (then a 503)."""
+
+    def __init__(self, error: RedisError) -> None:
+        self.error = error
+        super().__init__(type(error).__name__)
 
 
 class WindowStore(Protocol):
@@ -182,7 +190,7 @@ class RedisWindows:
         try:
             answer = await self._take(keys=[key], args=[window.limit, window.seconds, entry])
         except RedisError as exc:
-            raise LimitsUnavailable(type(exc).__name__) from None
+            raise LimitsUnavailable(exc) from None
         return float(answer)
 
     async def give_back(self, key: str, entry: str) -> None:
@@ -190,11 +198,85 @@ class RedisWindows:
         try:
             await self._redis.zrem(key, entry)
         except RedisError as exc:
-            raise LimitsUnavailable(type(exc).__name__) from None
+            raise LimitsUnavailable(exc) from None
 
     async def wait(self, key: str, window: Window) -> float:
         """Seconds until the window has room; takes nothing."""
         return await self.take(key, window, "")
+
+
+class Breaker(Protocol):
+    """What `FallbackWindows` needs of `redis_breaker.RedisBreaker`."""
+
+    @property
+    def available(self) -> bool:
+        """Whether Redis should be used now."""
+
+    def failed(self, error: BaseException) -> bool:
+        """Report a failed call; True when the breaker is (now) open."""
+
+    def served_locally(self, use: str) -> None:
+        """Count one operation served without Redis."""
+
+
+# In process, each limit allows this fraction of its entries (at least one), per replica.
+FALLBACK_SHARE = 0.5
+
+
+def _local(window: Window) -> Window:
+    return Window(limit=max(1, math.floor(window.limit * FALLBACK_SHARE)), seconds=window.seconds)
+
+
+class FallbackWindows:
+    """Redis windows while the breaker is closed; this process's windows while it is open.
+
+    The in-process windows are stricter: each limit allows half its entries (at least one),
+    counted by this replica alone and starting empty. With two replicas a client meets about
+    the shared limit in total; with one, half of it; with more, each replica's half adds up,
+    which is the price of serving at all. Half keeps the per-order lock (the guard against
+    guessing contacts) tight while Redis is away, and still leaves customers, who look an
+    order up a few times, well under the per-client limit. Entries taken in Redis before
+    the outage are not known here, nor are entries taken here known to Redis afterwards:
+    the windows are short, and the error is bounded by one window's worth.
+    """
+
+    def __init__(self, shared: WindowStore, local: WindowStore, breaker: Breaker) -> None:
+        self._shared = shared
+        self._local = local
+        self._breaker = breaker
+
+    async def take(self, key: str, window: Window, entry: str) -> float:
+        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+        if self._breaker.available:
+            try:
+                return await self._shared.take(key, window, entry)
+            except LimitsUnavailable as exc:
+                if not self._breaker.failed(exc.error):
+                    raise
+        self._breaker.served_locally("limits")
+        return await self._local.take(key, _local(window), entry)
+
+    async def give_back(self, key: str, entry: str) -> None:
+        """Remove an entry taken before, wherever it was taken."""
+        await self._local.give_back(key, entry)
+        if self._breaker.available:
+            try:
+                await self._shared.give_back(key, entry)
+            except LimitsUnavailable as exc:
+                # The entry expires with its window; failing the caller would not help.
+                if not self._breaker.failed(exc.error):
+                    raise
+
+    async def wait(self, key: str, window: Window) -> float:
+        """Seconds until the window has room; takes nothing."""
+        if self._breaker.available:
+            try:
+                return await self._shared.wait(key, window)
+            except LimitsUnavailable as exc:
+                if not self._breaker.failed(exc.error):
+                    raise
+        self._breaker.served_locally("limits")
+        return await self._local.wait(key, _local(window))
 
 
 def _digest(value: str) -> str:
@@ -267,13 +349,22 @@ def open_rate_limits(
     per_client: str,
     per_order: str,
     prefix: str = "ordergate",
+    breaker: Breaker | None = None,
 ) -> RateLimits:
     """Limits shared by every replica through `redis`, or kept in this process when it is None.
 
+    With a `breaker`, the limits are kept in this process (stricter: `FallbackWindows`)
+    while it is open; without one, an unreachable Redis raises `LimitsUnavailable`.
     `per_client` and `per_order` use `limits` notation, e.g. "30/minute". The caller owns
     `redis` and closes it; the limits hold no other resource.
     """
-    store: WindowStore = MemoryWindows() if redis is None else RedisWindows(redis)
+    store: WindowStore
+    if redis is None:
+        store = MemoryWindows()
+    elif breaker is None:
+        store = RedisWindows(redis)
+    else:
+        store = FallbackWindows(RedisWindows(redis), MemoryWindows(), breaker)
     return RateLimits(
         store=store,
         per_client=Window.parse(per_client),

@@ -43,6 +43,7 @@ from service.orders.verification import Codes
 from service.orders.webhook_worker import WebhookWorker
 from service.policy import Policy
 from service.ratelimit import RateLimits, open_rate_limits
+from service.redis_breaker import GuardedPool, RedisBreaker
 from service.sandbox.server import SandboxShop, start_sandbox
 from service.storage.audit_writer import AuditWriter
 from service.storage.database import create_pool
@@ -50,6 +51,7 @@ from service.storage.database import create_pool
 REDIS_POOL_SIZE = 50
 REDIS_POOL_WAIT_SECONDS = 2.0
 REDIS_SOCKET_TIMEOUT_SECONDS = 2.0
+REDIS_PROBE_TIMEOUT_SECONDS = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,7 @@ class _Shared:
     pool: asyncpg.Pool
     audit: AuditWriter
     redis: aioredis.Redis | None
+    breaker: RedisBreaker | None  # whether `redis` is usable now
     admin: AdminClient
     scope: str  # the key prefix that keeps shops sharing one Redis apart
     sandbox: SandboxShop | None
@@ -262,18 +265,21 @@ _PROCESS_SECRET = secrets.token_bytes(32)
 def _protection(
     settings: Settings, shared: _Shared, metrics: Metrics
 ) -> tuple[RateLimits, OrderCache]:
-    """The limits and the snapshot cache, in Redis when there is one."""
+    """The limits and the snapshot cache, in Redis when there is one and its breaker is
+    closed, else in this process."""
     limits = open_rate_limits(
         redis=shared.redis,
         per_client=settings.limit_per_client,
         per_order=settings.limit_per_order,
         prefix=shared.scope,
+        breaker=shared.breaker,
     )
     cache = OrderCache(
         redis=shared.redis,
         ttl=settings.order_cache_seconds,
         prefix=shared.scope,
         on_event=metrics.observe_order_cache,
+        breaker=shared.breaker,
     )
     return limits, cache
 
@@ -290,7 +296,7 @@ async def _open_shared(
     await audit.start()
     stack.push_async_callback(audit.close)
     metrics.track_audit_queue(lambda: audit.depth)
-    redis = await _open_redis(settings, stack)
+    redis, breaker = await _open_redis(settings, stack, metrics=metrics)
     session = await stack.enter_async_context(aiohttp.ClientSession())
     sandbox = await _open_sandbox(settings, stack, state_file=sandbox_state)
     endpoint = sandbox.endpoint if sandbox else settings.admin_endpoint()
@@ -306,7 +312,15 @@ async def _open_shared(
         gate=gate,
         on_throttle_wait=metrics.observe_throttle_wait,
     )
-    return _Shared(pool=pool, audit=audit, redis=redis, admin=admin, scope=scope, sandbox=sandbox)
+    return _Shared(
+        pool=pool,
+        audit=audit,
+        redis=redis,
+        breaker=breaker,
+        admin=admin,
+        scope=scope,
+        sandbox=sandbox,
+    )
 
 
 async def _open_sandbox(
@@ -326,14 +340,37 @@ async def _open_sandbox(
     return sandbox
 
 
-async def _open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Redis | None:
+async def _open_redis(
+    settings: Settings, stack: AsyncExitStack, *, metrics: Metrics
+) -> tuple[aioredis.Redis | None, RedisBreaker | None]:
+    """The Redis client and the breaker saying whether it is usable now (both None without
+    REDIS_URL). A Redis outage degrades to in-process limits and cache, never to refusals."""
     if settings.redis_url is None:
-        return None
+        return None, None
+    url = settings.redis_url.get_secret_value()
+    # Probes have a client of their own, one connection at most, with a short timeout: the
+    # main pool refuses while the breaker is open.
+    probe = aioredis.Redis.from_url(
+        url,
+        max_connections=1,
+        socket_connect_timeout=REDIS_PROBE_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_PROBE_TIMEOUT_SECONDS,
+    )
+    stack.push_async_callback(probe.aclose)
+    breaker = RedisBreaker(
+        probe.ping,
+        probe_timeout=REDIS_PROBE_TIMEOUT_SECONDS,
+        on_change=metrics.redis_availability,
+        on_fallback=metrics.redis_fallback,
+    )
+    stack.push_async_callback(breaker.close)
     # A bounded pool that makes a request wait its turn: redis-py's default pool raises at
     # once when its 100 connections are out, and a burst from one address answered 503 to
-    # everyone. Waits and socket operations are bounded, so a silent Redis fails fast.
-    pool = aioredis.BlockingConnectionPool.from_url(
-        settings.redis_url.get_secret_value(),
+    # everyone. Waits and socket operations are bounded, so a silent Redis fails fast, once:
+    # the first failure opens the breaker and the pool then refuses without connecting.
+    pool = GuardedPool.from_url(
+        url,
+        breaker=breaker,
         max_connections=REDIS_POOL_SIZE,
         timeout=REDIS_POOL_WAIT_SECONDS,
         socket_connect_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
@@ -342,7 +379,7 @@ async def _open_redis(settings: Settings, stack: AsyncExitStack) -> aioredis.Red
     redis = aioredis.Redis(connection_pool=pool)
     stack.push_async_callback(redis.aclose)
     stack.push_async_callback(pool.disconnect)
-    return redis
+    return redis, breaker
 
 
 def _token_provider(
