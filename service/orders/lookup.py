@@ -19,7 +19,7 @@ from service.models import (
 )
 from service.orders.access import Locked, OrderAccess
 from service.orders.trail import Trail
-from service.orders.verification import STEP_UP, Codes
+from service.orders.verification import Codes
 from service.policy import Policy
 from service.ratelimit import RateLimited
 from service.storage import requests, storage_errors
@@ -81,17 +81,16 @@ class OrderLookup:
                 outcome=outcome,
                 order_id=order.id if order else None,
             )
-            await self._audit.submit(event)
+            await self._audit.record(event)
 
     async def _opened(self, locked: Locked, typed: str | None, trail: Trail) -> Order | Refusal:
-        """A locked order, opened by its one-time code (spent on this lookup), or the one
-        generic VERIFICATION_REQUIRED."""
+        """A locked order, opened by its one-time code, or the one generic
+        VERIFICATION_REQUIRED. Looking does not spend the code: the action the customer came
+        to take (a cancellation, a report) still can, within its lifetime."""
         opened = await self._codes.step_up(locked, typed=typed, trail=trail)
         if isinstance(opened, Refusal):
             return opened
         assert locked.order is not None, "a code is accepted only for a matched contact"
-        if not await self._codes.use_now(code_id=opened, order=locked.order, trail=trail):
-            return STEP_UP
         return locked.order
 
     async def _view(self, order: Order) -> OrderView:

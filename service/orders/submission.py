@@ -72,15 +72,9 @@ class Submission:
         )
 
     def fingerprint(self) -> str:
-        """The input an idempotency key is bound to."""
-        return idempotency.fingerprint(
-            {
-                "order_number": self.order_number.strip(),
-                "contact": self.contact.strip().casefold(),
-                "comment": self.comment,
-                "reason": self.customer_reason,
-            }
-        )
+        """The input an idempotency key is bound to, besides its scope (the order and the
+        contact): however the customer typed the order number, the same request matches."""
+        return idempotency.fingerprint({"comment": self.comment, "reason": self.customer_reason})
 
 
 def cancellation(data: CancellationInput) -> Submission:
@@ -375,7 +369,7 @@ class Submissions:
             reason=refusal.reason.value if refusal.reason else None,
             details=details,
         )
-        await self._audit.submit(event)
+        await self._audit.record(event)
         return refusal
 
     async def _note(
@@ -394,4 +388,4 @@ class Submissions:
             customer_request_id=request.id if request else None,
             details=sub.audit_details,
         )
-        await self._audit.submit(event)
+        await self._audit.record(event)

@@ -155,7 +155,7 @@ class Codes:
                 outcome=AuditOutcome.CODE_FAILED,
                 order_id=order_id or None,
             )
-            await self._audit.submit(failed)
+            await self._audit.record(failed)
             return None
         return current.id if current else None
 
@@ -168,11 +168,6 @@ class Codes:
         )
         await audit.append(conn=conn, events=[event])
         return True
-
-    async def use_now(self, *, code_id: str, order: Order, trail: Trail) -> bool:
-        """`use` in a transaction of its own (a lookup spends its code by itself)."""
-        async with storage_errors(), self._pool.acquire() as conn, conn.transaction():
-            return await self.use(conn=conn, code_id=code_id, order=order, trail=trail)
 
     async def close(self) -> None:
         """Wait for codes still being sent."""

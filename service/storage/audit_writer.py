@@ -1,4 +1,12 @@
-"""The batched background writer that appends lookup audit events without slowing lookups."""
+"""The batched writer of audit events: group commit, so an answer waits for its own row.
+
+`record` queues an event and returns once the batch holding it is committed, a few
+milliseconds under normal running: events that arrive while one batch is being written go
+into the next, so the wait stays short however many requests come at once. When Postgres
+does not take the batch within `wait_bound`, `record` raises `StorageUnavailable` (the
+caller answers UPSTREAM_UNAVAILABLE) and the event stays queued, written when the store
+returns if the process lives that long; `unwritten` counts such events.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,16 @@ from collections.abc import Callable
 
 import asyncpg
 
+from service.storage import StorageUnavailable
 from service.storage.audit import AuditEvent, append, canonical_json
 
 logger = logging.getLogger(__name__)
 
 _MAX_BACKOFF = 5.0
+# How long an answer waits for its audit row before it gives up and answers an outage.
+DEFAULT_WAIT_BOUND = 2.0
+
+_Item = tuple[AuditEvent, "asyncio.Future[None] | None"]
 
 
 class AuditWriter:
@@ -25,15 +38,21 @@ class AuditWriter:
         pool: asyncpg.Pool,
         *,
         max_queue: int = 10_000,
-        flush_interval: float = 0.1,
+        flush_interval: float = 0.0,
         max_batch: int = 500,
+        wait_bound: float = DEFAULT_WAIT_BOUND,
         on_flush: Callable[[int, float], None] | None = None,
+        on_unwritten: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
-        self._queue: asyncio.Queue[AuditEvent] = asyncio.Queue(maxsize=max_queue)
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
+        # 0: no lingering; a batch is what queued up while the previous one was written.
         self._flush_interval = flush_interval
         self._max_batch = max_batch
-        self._batch: list[AuditEvent] = []
+        self._wait_bound = wait_bound
+        self._batch: list[_Item] = []
+        self.unwritten = 0
+        self._on_unwritten = on_unwritten
         self._closing = asyncio.Event()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -50,11 +69,28 @@ class AuditWriter:
             self._task = asyncio.create_task(self._run(), name="audit-writer")
 
     async def submit(self, event: AuditEvent) -> None:
-        """Queues one event, waiting while the queue is full."""
+        """Queues one event, waiting while the queue is full; does not wait for its commit."""
+        await self._put(event, None)
+
+    async def record(self, event: AuditEvent) -> None:
+        """Queues one event and returns once it is committed; `StorageUnavailable` when that
+        does not happen within the bound (the event stays queued)."""
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self._put(event, committed)
+        try:
+            async with asyncio.timeout(self._wait_bound):
+                await asyncio.shield(committed)
+        except TimeoutError:
+            self.unwritten += 1
+            if self._on_unwritten is not None:
+                self._on_unwritten()
+            raise StorageUnavailable("audit row not committed in time") from None
+
+    async def _put(self, event: AuditEvent, committed: asyncio.Future[None] | None) -> None:
         if self._closing.is_set():
             raise RuntimeError("the audit writer is closed")
         canonical_json(dict(event.details))  # a bad event fails its caller, not the batch
-        await self._queue.put(event)
+        await self._queue.put((event, committed))
         self._arrived.set()
 
     async def close(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a drain budget
@@ -81,20 +117,21 @@ class AuditWriter:
                 return
 
     async def _collect(self) -> None:
-        # Wait for a first event, then linger up to flush_interval for more to batch with it.
+        # Wait for a first event, then linger up to flush_interval (none by default) for more.
         deadline = None
         while True:
+            # Cleared before the queue is read: an event put after the read sets it again.
+            self._arrived.clear()
             while not self._queue.empty() and len(self._batch) < self._max_batch:
                 self._batch.append(self._queue.get_nowait())
             if self._batch and deadline is None:
                 deadline = time.monotonic() + self._flush_interval
             if len(self._batch) >= self._max_batch or self._closing.is_set():
                 return
-            wait = self._flush_interval if deadline is None else deadline - time.monotonic()
-            if wait <= 0:
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
                 return
             # An Event carries no item, so a timeout here can never lose an event.
-            self._arrived.clear()
             try:
                 async with asyncio.timeout(wait):
                     await self._arrived.wait()
@@ -107,13 +144,17 @@ class AuditWriter:
             started = time.perf_counter()
             try:
                 async with self._pool.acquire() as conn:
-                    await append(conn=conn, events=self._batch)
+                    await append(conn=conn, events=[event for event, _ in self._batch])
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 logger.exception("audit flush of %d events failed; retrying", len(self._batch))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
-            count, self._batch = len(self._batch), []
+            batch, self._batch = self._batch, []
+            for _, committed in batch:
+                if committed is not None and not committed.done():
+                    committed.set_result(None)
+            count = len(batch)
             if self.on_flush is not None:
                 self.on_flush(count, time.perf_counter() - started)
             return
