@@ -129,8 +129,8 @@ class Text(enum.Enum):
     )
     RATE_LIMITED = "Too many attempts. Please try again in {wait}."
     VERIFICATION_REQUIRED_SENT = (
-        "To confirm it's you, enter the code we just e-mailed to {address}. "
-        "The code is valid for a few minutes."
+        "To confirm it's you, enter the code we e-mailed to {address}. "
+        "Each code is valid for a few minutes."
     )
     VERIFICATION_REQUIRED = (
         "To protect this order, enter the code we e-mailed to the order's e-mail address. "
