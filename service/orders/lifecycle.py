@@ -34,6 +34,9 @@ from service.storage import audit, requests
 from service.storage.audit import AuditEvent
 from service.storage.requests import AdminState, StoredRequest
 
+# How Postgres fails while a request is acted on (the intent is already durable).
+STORAGE_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
 # Shopify usually finishes a cancel job within a second; the customer waits at most this long.
 JOB_POLL_DELAYS = (0.1, 0.2, 0.3, 0.5, 0.5, 0.5)
 
@@ -94,6 +97,11 @@ class Lifecycle:
             return await self._after_cancel(shop, stored, outcome, trail, retry=retry)
         except UpstreamUnavailable as exc:
             await self._record_failure(stored, trail, error=str(exc.kind))
+            return stored
+        except STORAGE_FAILURES:
+            # Shopify may have acted and Postgres took no note of it: the intent is durable,
+            # so the honest answer is the request as it stands (PROCESSING, or waiting for
+            # staff), and the reconciler finds out what Shopify did.
             return stored
         finally:
             await self._order_changed(stored)
