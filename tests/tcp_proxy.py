@@ -1,4 +1,5 @@
-"""A loopback TCP proxy a test can cut and restore: a real network failure, not a mock."""
+"""A loopback TCP proxy a test can cut, blackhole and restore: a real network failure, not a
+mock. Cut refuses and breaks connections; a blackhole accepts and reads, and answers nothing."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class TcpProxy:
         self._port = int(query.get("port", [parts.port or 5432])[0])
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._blackholed = False
+        self._swallowed: set[asyncio.StreamWriter] = set()
         self.port = 0
 
     @property
@@ -35,16 +38,52 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                if self._blackholed:
+                    # Dropped: the stream is broken for good, as when a network loses packets.
+                    self._swallowed.add(writer)
+                    continue
                 writer.write(data)
                 await writer.drain()
         writer.close()
         with contextlib.suppress(ConnectionError, OSError):
             await writer.wait_closed()
 
+    async def _swallow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Accept and read, never connect on and never answer: a silent server."""
+        self._swallowed.add(writer)
+        with contextlib.suppress(ConnectionError, OSError):
+            while await reader.read(65536):
+                pass
+        writer.close()
+
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        if self._blackholed:
+            await self._swallow(client_r, client_w)
+            return
         server_r, server_w = await self._connect()
         self._writers |= {client_w, server_w}
         await asyncio.gather(self._pipe(client_r, server_w), self._pipe(server_r, client_w))
+
+    def blackhole(self) -> None:
+        """From now on, accept and read but never forward or answer, on open connections too."""
+        self._blackholed = True
+
+    async def restore(self) -> None:
+        """Forward again. A connection that lost bytes in the blackhole is broken: close it,
+        as a peer that gave up meanwhile would find (open ones that lost nothing carry on)."""
+        self._blackholed = False
+        swallowed, self._swallowed = self._swallowed, set()
+        await self._close(swallowed)
+        if self._server is None:
+            await self.start()
+
+    @staticmethod
+    async def _close(writers: set[asyncio.StreamWriter]) -> None:
+        for writer in writers:
+            writer.close()
+        for writer in writers:
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
 
     async def start(self) -> None:
         """Listen (again) on the same port."""
@@ -57,9 +96,7 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        writers, self._writers = self._writers, set()
-        for writer in writers:
-            writer.close()
-        for writer in writers:
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+        self._blackholed = False
+        writers, self._writers = self._writers | self._swallowed, set()
+        self._swallowed = set()
+        await self._close(writers)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import re
+import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 from service.paths import MIGRATIONS_DIR
+
+logger = logging.getLogger(__name__)
 
 Connection = asyncpg.Connection | PoolConnectionProxy
 """A plain connection or one borrowed from a pool: service functions take either."""
@@ -36,25 +42,180 @@ class Migration:
     checksum: str
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+@dataclass(frozen=True)
+class DatabaseBounds:
+    """How long any wait on Postgres may last, in seconds (None: unbounded).
+
+    A silent Postgres (packets dropped, nothing refused) must cost a request a couple of
+    seconds, not minutes: every wait a request can meet is bounded here.
+    """
+
+    connect: float = 1.5
+    """TCP connect, TLS, startup and authentication of one new connection."""
+    acquire: float | None = 1.5
+    """Waiting for a pool connection, connecting it included (asyncpg's acquire timeout)."""
+    statement: float | None = 2.0
+    """One statement, client side (asyncpg's command_timeout): then it is cancelled."""
+    release: float = 0.5
+    """Resetting a connection on its way back to the pool; one that cannot is dropped."""
+    server_statement_margin: float | None = 3.0
+    """The server's own statement_timeout is `statement` plus this: it ends a statement whose
+    client gave up but whose cancel request could not get through. None: not set."""
+    idle_in_transaction: float | None = 60.0
+    """The server ends a session idle inside a transaction this long (locks held)."""
+    keepalive_idle: int = 5
+    """TCP keepalive, both ends: first probe after this many idle seconds..."""
+    keepalive_interval: int = 2
+    """...then one every this many seconds..."""
+    keepalive_count: int = 3
+    """...and the connection is dead after this many unanswered (about 11 s in all)."""
+
+    def server_settings(self, application_name: str) -> dict[str, str]:
+        """Session settings sent in the startup packet: they survive the pool's RESET ALL."""
+        settings = {
+            "application_name": application_name,
+            "tcp_keepalives_idle": str(self.keepalive_idle),
+            "tcp_keepalives_interval": str(self.keepalive_interval),
+            "tcp_keepalives_count": str(self.keepalive_count),
+        }
+        if self.statement is not None and self.server_statement_margin is not None:
+            margin = self.statement + self.server_statement_margin
+            settings["statement_timeout"] = str(int(margin * 1000))
+        if self.idle_in_transaction is not None:
+            settings["idle_in_transaction_session_timeout"] = str(
+                int(self.idle_in_transaction * 1000)
+            )
+        return settings
+
+    @property
+    def dead_after(self) -> int:
+        """Seconds without an answer to keepalives (or an acknowledgement) before a drop."""
+        return self.keepalive_idle + self.keepalive_interval * self.keepalive_count
+
+
+SERVICE_BOUNDS = DatabaseBounds()
+"""The service's pool: requests, the reconciler, the workers. Worst answer with Postgres
+blackholed: acquire + statement + release = 4 s; typically statement + release = 2.5 s."""
+
+OPERATOR_BOUNDS = DatabaseBounds(
+    connect=10.0,
+    acquire=30.0,
+    statement=None,
+    release=5.0,
+    server_statement_margin=None,
+    idle_in_transaction=None,
+)
+"""Operator commands (audit verify/export over big tables, reports, migrations): a slow
+statement or a paused pager is theirs to wait for; a dead network is still found by
+keepalives and the connect bound."""
+
+
+def set_keepalive(conn: asyncpg.Connection, bounds: DatabaseBounds) -> None:
+    """SO_KEEPALIVE and its timings, and TCP_USER_TIMEOUT, on the connection's TCP socket.
+
+    asyncpg has no keepalive option (`keepalives` & co. are libpq's): set them on the socket.
+    A Unix socket has none of them and is left alone.
+    """
+    # The transport is asyncpg's own attribute: no public accessor exposes the socket.
+    transport = getattr(conn, "_transport", None)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    options = {
+        "TCP_KEEPIDLE": bounds.keepalive_idle,
+        "TCP_KEEPINTVL": bounds.keepalive_interval,
+        "TCP_KEEPCNT": bounds.keepalive_count,
+        # Data sent and never acknowledged (a blackhole mid-statement) counts too.
+        "TCP_USER_TIMEOUT": bounds.dead_after * 1000,
+    }
+    for name, value in options.items():
+        option = getattr(socket, name, None)  # Linux names; other systems lack some
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+async def _init_connection(conn: asyncpg.Connection, bounds: DatabaseBounds) -> None:
+    set_keepalive(conn, bounds)
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(
             typename, schema="pg_catalog", encoder=json.dumps, decoder=json.loads
         )
 
 
+class BoundedPool(asyncpg.Pool):
+    """An asyncpg pool whose every acquire and release is bounded by default.
+
+    asyncpg bounds acquire only when a caller passes `timeout=`, and `pool.fetch()` & co.
+    never do. Overriding `acquire` bounds them all, `async with pool.acquire()` included.
+    Release gets its own short budget (asyncpg reuses the acquire timeout): after a
+    statement timed out, it waits for the cancellation before resetting the connection,
+    and against a silent server that wait is only worth a moment.
+    """
+
+    __slots__ = ("_acquire_timeout", "_release_timeout")
+
+    def __init__(
+        self, dsn: str, *, acquire_timeout: float | None, release_timeout: float, **kwargs: Any
+    ) -> None:
+        super().__init__(dsn, **kwargs)
+        self._acquire_timeout = acquire_timeout
+        self._release_timeout = release_timeout
+
+    def acquire(self, *, timeout: float | None = None) -> PoolAcquireContext:
+        """A connection within `timeout` seconds (the pool's acquire bound by default)."""
+        return super().acquire(timeout=self._acquire_timeout if timeout is None else timeout)
+
+    async def release(
+        self,
+        connection: PoolConnectionProxy,
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109 - asyncpg's own signature
+    ) -> None:
+        """Give the connection back. A failed reset has already dropped the connection (asyncpg
+        terminates it and frees its slot): the caller's work is done, so it is not an error."""
+        try:
+            await super().release(
+                connection, timeout=self._release_timeout if timeout is None else timeout
+            )
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            logger.warning("postgres connection dropped on release: %s", type(exc).__name__)
+
+
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, command_timeout: float = 10.0
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    bounds: DatabaseBounds = SERVICE_BOUNDS,
+    application_name: str = "ordergate",
 ) -> asyncpg.Pool:
-    """A pool whose connections decode json/jsonb and name themselves `ordergate`."""
-    return await asyncpg.create_pool(
+    """A pool whose connections decode json/jsonb, name themselves `ordergate`, keep their
+    TCP connection alive and bound every wait as `bounds` say (the service's by default)."""
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await _init_connection(conn, bounds)
+
+    pool = BoundedPool(
         dsn,
+        acquire_timeout=bounds.acquire,
+        release_timeout=bounds.release,
         min_size=min_size,
         max_size=max_size,
-        command_timeout=command_timeout,
-        init=_init_connection,
-        server_settings={"application_name": "ordergate"},
+        max_queries=50000,
+        max_inactive_connection_lifetime=300.0,
+        connect=None,
+        setup=None,
+        init=init,
+        reset=None,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        timeout=bounds.connect,
+        command_timeout=bounds.statement,
+        server_settings=bounds.server_settings(application_name),
     )
+    return await pool
 
 
 def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
@@ -104,10 +265,23 @@ async def pending_migrations(conn: Connection) -> list[str]:
     return [m.name for m in _unapplied(load_migrations(), await _applied(conn))]
 
 
-async def migrate(dsn: str, *, directory: Path = MIGRATIONS_DIR) -> list[str]:
-    """Applies pending migrations, each in its own transaction; safe from many replicas at once."""
+async def migrate(
+    dsn: str, *, directory: Path = MIGRATIONS_DIR, bounds: DatabaseBounds = OPERATOR_BOUNDS
+) -> list[str]:
+    """Applies pending migrations, each in its own transaction; safe from many replicas at once.
+
+    By default a migration's statements, and the wait for another replica's migration, are
+    unbounded (an index build takes what it takes); connecting is bounded and keepalives find
+    a dead network. Pass `bounds` to bound them.
+    """
     migrations = load_migrations(directory)
-    conn = await asyncpg.connect(dsn, server_settings={"application_name": "ordergate-migrate"})
+    conn = await asyncpg.connect(
+        dsn,
+        timeout=bounds.connect,
+        command_timeout=bounds.statement,
+        server_settings=bounds.server_settings("ordergate-migrate"),
+    )
+    set_keepalive(conn, bounds)
     try:
         # A session lock, not a transaction lock: it must outlive each migration's transaction.
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
@@ -132,7 +306,7 @@ async def ensure_database(server_dsn: str, name: str) -> str:
     """Creates database `name` on the server unless it exists; returns its DSN."""
     if not _DATABASE_NAME.match(name):
         raise ValueError(f"{name!r} is not a plain lower-case database name")
-    conn = await asyncpg.connect(server_dsn)
+    conn = await asyncpg.connect(server_dsn, timeout=OPERATOR_BOUNDS.connect, command_timeout=60.0)
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
         if not exists:
@@ -146,11 +320,32 @@ async def ensure_database(server_dsn: str, name: str) -> str:
     return with_database(server_dsn, name)
 
 
-async def check_ready(pool: asyncpg.Pool, *, acquire_timeout: float = 2.0) -> bool:
-    """Postgres answers and every migration is applied. Never raises."""
+_checks: set[asyncio.Task[bool]] = set()
+
+
+async def _ready(pool: asyncpg.Pool) -> bool:
+    async with pool.acquire() as conn:
+        return not await pending_migrations(conn)
+
+
+async def check_ready(pool: asyncpg.Pool, *, timeout: float = 0.8) -> bool:  # noqa: ASYNC109
+    """Postgres answers and every migration is applied, within `timeout` seconds. Never raises.
+
+    The check runs as a task of its own and is abandoned, not cancelled, when late: a
+    cancelled statement makes the release wait for its cancellation, which a silent server
+    never acknowledges. The abandoned check ends by itself within the pool's bounds.
+    """
+    check = asyncio.ensure_future(_ready(pool))
+    _checks.add(check)
+    check.add_done_callback(_forget_check)
     try:
-        async with pool.acquire(timeout=acquire_timeout) as conn:
-            return not await pending_migrations(conn)
+        return await asyncio.wait_for(asyncio.shield(check), timeout)
     # Readiness is a yes/no answer for the orchestrator: any failure means "not ready".
     except Exception:
         return False
+
+
+def _forget_check(check: asyncio.Task[bool]) -> None:
+    _checks.discard(check)
+    if not check.cancelled():
+        check.exception()  # retrieved: a failed check is "not ready", not a logged error
