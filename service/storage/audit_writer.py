@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import asyncpg
 
+from service.models import AuditOutcome
 from service.storage import StorageUnavailable
 from service.storage.audit import AuditEvent, append, canonical_json
 
@@ -74,7 +75,14 @@ class AuditWriter:
 
     async def record(self, event: AuditEvent) -> None:
         """Queues one event and returns once it is committed; `StorageUnavailable` when that
-        does not happen within the bound (the event stays queued)."""
+        does not happen within the bound (the event stays queued).
+
+        An outage answer (`outcome` UPSTREAM_UNAVAILABLE) is queued without waiting: the store
+        it would wait for is the one that failed, and the answer says so already.
+        """
+        if event.outcome == AuditOutcome.UPSTREAM_UNAVAILABLE:
+            await self.submit(event)
+            return
         committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._put(event, committed)
         try:
