@@ -3,8 +3,9 @@ their effect, retries with backoff and parks a delivery that keeps failing.
 
 Rows are leased with SKIP LOCKED, so replicas never process the same delivery at once; a
 process killed between the 200 and the effect leaves its rows due again when their lease
-ends. Deliveries about one order in one pass share one re-read of the order, and a delivery
-is only taken once it is `settle` old, so a burst of webhooks for one order is read once.
+ends. Deliveries about one order in one pass share one re-read of the order, and an order's
+deliveries are only taken once it has been quiet for `settle` (at most 2 s after the first),
+so a burst of webhooks for one order is read once.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class WebhookWorker:
         """One pass over the due deliveries; returns how many it leased."""
         now = self._clock()
         rows = await webhook_inbox.lease_due(
-            conn=self._pool, now=now - self._settle, limit=self._batch, lease_seconds=60
+            conn=self._pool, now=now, limit=self._batch, lease_seconds=60, quiet=self._settle
         )
         by_order: dict[str | None, list[InboxRow]] = defaultdict(list)
         for row in rows:

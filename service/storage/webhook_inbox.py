@@ -37,11 +37,23 @@ on conflict (topic, delivery_id) do nothing
 _LEASE_DUE = """
 update webhook_inbox set leased_until = $2
 where id in (
-    select id from webhook_inbox
+    select id from webhook_inbox due
     where processed_at is null
       and parked_at is null
       and next_attempt_at <= $1
       and (leased_until is null or leased_until <= $1)
+      -- A burst about one order is taken whole: only once its order has been quiet since $4,
+      -- or when it has waited since before $5 whatever follows.
+      and (
+        order_id is null
+        or received_at <= $5
+        or not exists (
+          select 1 from webhook_inbox newer
+          where newer.order_id = due.order_id
+            and newer.processed_at is null
+            and newer.received_at > $4
+        )
+      )
     order by next_attempt_at, received_at
     limit $3
     for update skip locked
@@ -102,13 +114,27 @@ async def store(
 
 
 async def lease_due(
-    *, conn: Executor, now: datetime, limit: int, lease_seconds: float
+    *,
+    conn: Executor,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    quiet: timedelta = timedelta(0),
+    max_wait: timedelta = timedelta(seconds=2),
 ) -> list[InboxRow]:
     """Lease up to `limit` due rows, oldest first; other workers skip them until the lease ends.
 
-    Due: neither processed nor parked, `next_attempt_at` reached, and no lease running.
+    Due: neither processed nor parked, `next_attempt_at` reached, no lease running, and its
+    order quiet for `quiet` (no newer delivery), unless the row has waited `max_wait`.
     """
-    rows = await conn.fetch(_LEASE_DUE, now, now + timedelta(seconds=lease_seconds), limit)
+    rows = await conn.fetch(
+        _LEASE_DUE,
+        now,
+        now + timedelta(seconds=lease_seconds),
+        limit,
+        now - quiet,
+        now - max_wait,
+    )
     leased = [
         InboxRow(
             id=row["id"],
