@@ -20,6 +20,7 @@ from service.app import create_app
 from service.cli import server_config
 from service.config import Settings
 from service.connections import ConnectionLimits
+from service.mail.dev_mailbox import DevMailbox
 from service.sandbox.server import SandboxShop
 from tests.conftest import DatabaseFactory
 
@@ -111,6 +112,15 @@ async def app_url(
     app = create_app(settings, clock=clock) if clock else create_app(settings)
     async with serving(app) as url:
         yield url
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[DevMailbox]:
+    """A real SMTP server on loopback that keeps what it receives (customer e-mail)."""
+    box = DevMailbox()
+    await box.start()
+    yield box
+    await box.close()
 
 
 @pytest.fixture

@@ -38,14 +38,6 @@ async def shop() -> AsyncIterator[SandboxShop]:
     await sandbox.close()
 
 
-@pytest.fixture
-async def mailbox() -> AsyncIterator[DevMailbox]:
-    box = DevMailbox()
-    await box.start()
-    yield box
-    await box.close()
-
-
 @asynccontextmanager
 async def app(
     make_database: DatabaseFactory,

@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import pytest
 
 from service.app import create_app
 from service.mail.dev_mailbox import DevMailbox, ReceivedMail
@@ -31,14 +30,6 @@ LOOKUP = """query ($n: String!, $c: String!, $code: String) {
 ADA = ("#1001", "ada.lovelace@example.com")
 SECRET = "test-secret-key-of-at-least-32-characters"
 CODE = re.compile(r"\b(\d{3}) ?(\d{3})\b")
-
-
-@pytest.fixture
-async def mailbox() -> AsyncIterator[DevMailbox]:
-    box = DevMailbox()
-    await box.start()
-    yield box
-    await box.close()
 
 
 @asynccontextmanager
