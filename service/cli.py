@@ -159,9 +159,7 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 async def _with_connection(dsn: str, work: Callable[[Connection], Awaitable[T]]) -> T:
     # Operator commands (reports, export, verify) may run long and pause in a pager.
-    pool = await database.create_pool(
-        dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS
-    )
+    pool = await database.create_pool(dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS)
     try:
         async with pool.acquire() as conn:
             return await work(conn)
