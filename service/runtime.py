@@ -65,8 +65,7 @@ class Runtime:
     messages: Messages
     metrics: Metrics
     zone: ZoneInfo
-    pool: asyncpg.Pool  # for readiness
-    redis: aioredis.Redis | None  # for readiness
+    pool: asyncpg.Pool  # for readiness and the webhook intake
     dev_mailbox: DevMailbox | None  # what `ordergate dev` shows at /dev/mail
     sandbox: SandboxShop | None  # the built-in shop: its webhooks are signed its own way
 
@@ -161,7 +160,6 @@ async def open_runtime(
             metrics=metrics,
             zone=policy.cancellation.zone,
             pool=shared.pool,
-            redis=shared.redis,
             dev_mailbox=mail.dev_mailbox,
             sandbox=shared.sandbox,
         )

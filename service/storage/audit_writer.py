@@ -5,7 +5,7 @@ milliseconds under normal running: events that arrive while one batch is being w
 into the next, so the wait stays short however many requests come at once. When Postgres
 does not take the batch within `wait_bound`, `record` raises `StorageUnavailable` (the
 caller answers UPSTREAM_UNAVAILABLE) and the event stays queued, written when the store
-returns if the process lives that long; `unwritten` counts such events.
+returns if the process lives that long (`depth` shows how many wait).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ class AuditWriter:
         max_batch: int = 500,
         wait_bound: float = DEFAULT_WAIT_BOUND,
         on_flush: Callable[[int, float], None] | None = None,
-        on_unwritten: Callable[[], None] | None = None,
     ) -> None:
         self._pool = pool
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
@@ -52,8 +51,6 @@ class AuditWriter:
         self._max_batch = max_batch
         self._wait_bound = wait_bound
         self._batch: list[_Item] = []
-        self.unwritten = 0
-        self._on_unwritten = on_unwritten
         self._closing = asyncio.Event()
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -89,9 +86,6 @@ class AuditWriter:
             async with asyncio.timeout(self._wait_bound):
                 await asyncio.shield(committed)
         except TimeoutError:
-            self.unwritten += 1
-            if self._on_unwritten is not None:
-                self._on_unwritten()
             raise StorageUnavailable("audit row not committed in time") from None
 
     async def _put(self, event: AuditEvent, committed: asyncio.Future[None] | None) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import graphql
 import pytest
 
 from service.admin.errors import ErrorKind, UpstreamUnavailable
 from service.admin.shop import CancelOutcome, Shop, search_value
-from service.paths import ADMIN_SLICE
 from service.policy import RefundMethod
 from tests.admin.scripted_server import GRAPHQL_PATH, ClientFactory, Reply, ScriptedServer
+from tests.admin.sent_requests import assert_valid_variables, sent
 from tests.admin.shopify_bodies import (
     FULFILLMENT_ORDER_ID,
     JOB_ID,
@@ -25,24 +24,6 @@ from tests.admin.shopify_bodies import (
 @pytest.fixture
 def shop(make_client: ClientFactory) -> Shop:
     return Shop(make_client())
-
-
-def sent(server: ScriptedServer) -> dict[str, Any]:
-    """The JSON body of the only Admin request."""
-    (request,) = server.requests_to(GRAPHQL_PATH)
-    body: dict[str, Any] = request.json()
-    return body
-
-
-def assert_valid_variables(body: dict[str, Any]) -> None:
-    """The variables coerce against the operation's definitions in the Admin slice."""
-    schema = graphql.build_schema(ADMIN_SLICE.read_text(encoding="utf-8"))
-    (definition,) = graphql.parse(body["query"]).definitions
-    assert isinstance(definition, graphql.OperationDefinitionNode)
-    coerced = graphql.get_variable_values(
-        schema, definition.variable_definitions or (), body["variables"]
-    )
-    assert not isinstance(coerced, list), [error.message for error in coerced]
 
 
 def cancelled(*, done: bool = False) -> dict[str, Any]:

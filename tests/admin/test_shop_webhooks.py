@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import graphql
 import pytest
 
 from service.admin.errors import OperationNotAllowed, UpstreamUnavailable
 from service.admin.operations import OPERATOR_ONLY, OperationRegistry
 from service.admin.shop import Shop, WebhookSubscription
-from service.paths import ADMIN_SLICE
 from tests.admin.scripted_server import GRAPHQL_PATH, ClientFactory, Reply, ScriptedServer
+from tests.admin.sent_requests import assert_valid_variables, sent
 from tests.admin.shopify_bodies import ok
 
 URI = "https://ordergate.example/webhooks/shopify"
@@ -25,22 +24,6 @@ def operator_shop(session: aiohttp.ClientSession, server: ScriptedServer) -> Sho
         session=session, server=server, registry=OperationRegistry.load(operator=True)
     )
     return Shop(factory())
-
-
-def sent(server: ScriptedServer) -> dict[str, Any]:
-    (request,) = server.requests_to(GRAPHQL_PATH)
-    body: dict[str, Any] = request.json()
-    return body
-
-
-def assert_valid_variables(body: dict[str, Any]) -> None:
-    schema = graphql.build_schema(ADMIN_SLICE.read_text(encoding="utf-8"))
-    (definition,) = graphql.parse(body["query"]).definitions
-    assert isinstance(definition, graphql.OperationDefinitionNode)
-    coerced = graphql.get_variable_values(
-        schema, definition.variable_definitions or (), body["variables"]
-    )
-    assert not isinstance(coerced, list), [error.message for error in coerced]
 
 
 def created(**subscription: Any) -> dict[str, Any]:
