@@ -16,6 +16,7 @@ from prometheus_client import (
 
 from service.admin.client import AdminCall
 from service.storage.outbox import OutboxStats
+from service.workers import WorkerMonitor
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -30,8 +31,8 @@ class _Declare:
     def counter(self, name: str, doc: str, *labels: str) -> Counter:
         return Counter(name, doc, labels, registry=self._registry)
 
-    def gauge(self, name: str, doc: str) -> Gauge:
-        return Gauge(name, doc, registry=self._registry)
+    def gauge(self, name: str, doc: str, *labels: str) -> Gauge:
+        return Gauge(name, doc, labels, registry=self._registry)
 
     def histogram(self, name: str, doc: str, *labels: str) -> Histogram:
         return Histogram(name, doc, labels, buckets=_LATENCY_BUCKETS, registry=self._registry)
@@ -76,6 +77,39 @@ class Metrics:
         self._declare_audit(new)
         self._declare_mail(new)
         self._declare_webhooks(new)
+        self._declare_workers(new)
+
+    def _declare_workers(self, new: _Declare) -> None:
+        self.worker_last_progress = new.gauge(
+            "ordergate_worker_last_progress_timestamp_seconds",
+            "Unix time each background worker was last known to make progress: now while it "
+            "waits for work after a healthy pass; it falls behind during a pass and while its "
+            "dependency fails. Alert on time() minus this.",
+            "worker",
+        )
+        self.worker_lag = new.gauge(
+            "ordergate_worker_lag_seconds",
+            "Age of the oldest item each worker has yet to finish (audit writer: queued event; "
+            "outbox: undelivered mail; webhooks: unprocessed delivery; reconciler: request "
+            "whose Shopify effect is not done), as of its last pass that could read it.",
+            "worker",
+        )
+        self.worker_failures = new.counter(
+            "ordergate_worker_failures_total",
+            "Failed passes (or writes) of each background worker, by kind; each is followed "
+            "by a backoff.",
+            "worker",
+            "kind",
+        )
+
+    def worker(self, name: str) -> WorkerMonitor:
+        """A monitor for the background worker `name`, exported at scrape time."""
+        monitor = WorkerMonitor(
+            name, on_failure=lambda kind: self.worker_failures.labels(name, kind).inc()
+        )
+        self.worker_last_progress.labels(name).set_function(monitor.last_progress)
+        self.worker_lag.labels(name).set_function(monitor.lag)
+        return monitor
 
     def _declare_admin(self, new: _Declare) -> None:
         self.admin_calls = new.counter(
@@ -168,7 +202,8 @@ class Metrics:
         )
         self.webhook_oldest_waiting_seconds = new.gauge(
             "ordergate_webhook_oldest_waiting_seconds",
-            "How long the oldest stored webhook not yet processed (nor parked) has waited.",
+            "How long the oldest stored webhook not yet processed (nor parked) has waited, as of "
+            "the webhook worker's last pass.",
         )
 
     def webhook_received(self, topic: str) -> None:
@@ -196,10 +231,6 @@ class Metrics:
     def webhook_parked(self) -> None:
         """The worker gave up on a stored webhook after too many failed attempts."""
         self.webhooks_parked.inc()
-
-    def webhook_backlog(self, oldest_waiting_seconds: float) -> None:
-        """The inbox as the worker last saw it (`webhook_inbox.lag`)."""
-        self.webhook_oldest_waiting_seconds.set(oldest_waiting_seconds)
 
     def mail_sent(self, kind: str) -> None:
         """A customer e-mail was delivered (the outbox worker's report)."""

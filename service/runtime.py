@@ -183,6 +183,7 @@ def _start_workers(
         settle=timedelta(seconds=settings.reconcile_settle_seconds),
         review_recheck=timedelta(seconds=settings.review_recheck_seconds),
         concurrency=settings.reconcile_concurrency,
+        monitor=metrics.worker("reconciler"),
     )
     reconciler.start()
     stack.push_async_callback(reconciler.close)
@@ -195,7 +196,9 @@ def _start_workers(
         clock=clock,
         on_processed=metrics.webhook_processed,
         on_parked=metrics.webhook_parked,
+        monitor=metrics.worker("webhooks"),
     )
+    metrics.webhook_oldest_waiting_seconds.set_function(webhooks.monitor.lag)
     webhooks.start()
     stack.push_async_callback(webhooks.close)
 
@@ -241,6 +244,7 @@ async def _open_mail(
             sealer=sealer,
             clock=clock,
             observer=metrics,
+            monitor=metrics.worker("outbox"),
         )
         worker.start()
         stack.push_async_callback(worker.close)
@@ -290,7 +294,9 @@ async def _open_shared(
     operations = OperationRegistry.load()  # before any connection: a bad document stops here
     pool = await create_pool(settings.database_url.get_secret_value())
     stack.push_async_callback(pool.close)
-    audit = AuditWriter(pool, on_flush=metrics.observe_audit_flush)
+    audit = AuditWriter(
+        pool, on_flush=metrics.observe_audit_flush, monitor=metrics.worker("audit_writer")
+    )
     await audit.start()
     stack.push_async_callback(audit.close)
     metrics.track_audit_queue(lambda: audit.depth)

@@ -16,7 +16,6 @@ it once). A mail is never recorded as sent before the server accepted it, so non
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,8 +29,14 @@ from service.mail.sealing import SealBroken, Sealer
 from service.mail.sender import MailUnavailable
 from service.storage import outbox
 from service.storage.outbox import LeasedMail, OutboxListener, OutboxStats
+from service.workers import Backoff, Pass, WorkerLoop, WorkerMonitor
+
+__all__ = ["SEAL_BROKEN", "Backoff", "MailSender", "OutboxObserver", "OutboxWorker"]
 
 logger = logging.getLogger("ordergate.outbox")
+
+SMTP_BACKOFF = Backoff(first=5.0, cap=600.0)
+"""Pauses after SMTP server failures: 5 s, doubling up to ten minutes."""
 
 SEAL_BROKEN = "seal_broken"
 """The error kind of a mail whose seal does not open (altered, or another secret key)."""
@@ -58,22 +63,11 @@ class OutboxObserver(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Backoff:
-    """Waits that double after each failure, from `first` up to `cap` seconds."""
-
-    first: float = 5.0
-    cap: float = 600.0
-
-    def delay(self, failures: int) -> float:
-        """The wait after the `failures`-th failure in a row (1 is the first)."""
-        return min(self.cap, self.first * 2.0 ** min(max(failures - 1, 0), 32))
-
-
-@dataclass(frozen=True, slots=True)
 class _Pass:
     leased: int
     delivered: int
     server_failed: bool
+    lag: float
 
 
 class OutboxWorker:
@@ -90,9 +84,10 @@ class OutboxWorker:
         interval: float = 5.0,
         batch: int = 10,
         send_timeout: float = 30.0,
-        backoff: Backoff = Backoff(),
+        backoff: Backoff = SMTP_BACKOFF,
         observer: OutboxObserver | None = None,
         drain_seconds: float = 10.0,
+        monitor: WorkerMonitor | None = None,
     ) -> None:
         self._pool = pool
         self._sender = sender
@@ -105,50 +100,64 @@ class OutboxWorker:
         self._lease_seconds = batch * send_timeout + 30.0
         self._backoff = backoff
         self._observer = observer
-        self._drain_seconds = drain_seconds
         self._server_failures = 0
-        self._paused_until = 0.0  # event-loop time
-        self._wakeup = asyncio.Event()  # mail was committed, or closing
-        self._stopping = asyncio.Event()
         self._listener = OutboxListener(pool, self.wake)
-        self._task: asyncio.Task[None] | None = None
+        self._loop = WorkerLoop(
+            "outbox",
+            self.run_pass,
+            interval=interval,
+            monitor=monitor,
+            drain_seconds=drain_seconds,
+            pass_timeout=self._lease_seconds,
+        )
+
+    @property
+    def monitor(self) -> WorkerMonitor:
+        """Its liveness and lag, for metrics and tests."""
+        return self._loop.monitor
 
     def start(self) -> None:
         """Run passes in the background until `close`."""
-        self._task = asyncio.create_task(self._loop(), name="ordergate-outbox")
+        self._loop.start()
 
     async def close(self) -> None:
         """Take no more mail, let the send in progress finish (up to `drain_seconds`), stop.
 
         Close it before the pool: it holds a pool connection to listen on.
         """
-        self._stopping.set()
-        self._wakeup.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), self._drain_seconds)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        await self._loop.close()
         await self._listener.close()
 
     def wake(self) -> None:
         """Run a pass now rather than at the next interval (a new mail is waiting)."""
-        self._wakeup.set()
+        self._loop.wake()
 
     async def run_once(self) -> int:
         """One pass: lease due mail, deliver it, record each outcome; returns how many went out."""
         return (await self._pass()).delivered
 
+    async def run_pass(self) -> Pass:
+        """One pass of the background loop: listen (again), deliver, report the backlog."""
+        await self._listen()
+        done = await self._pass()
+        if done.server_failed:
+            # Every mail waits for the server: probe again only once its backoff has passed.
+            return Pass(
+                lag_seconds=done.lag,
+                blocked="smtp",
+                retry_in=self._backoff.delay(self._server_failures),
+            )
+        # A full batch that went out: more may be due at once.
+        more = done.leased == self._batch and done.delivered > 0
+        return Pass(more=more, lag_seconds=done.lag)
+
     async def _pass(self) -> _Pass:
-        self._wakeup.clear()  # a mail committed from here on wakes the next sleep
         leased = await outbox.lease_due(
             conn=self._pool, now=self._clock(), limit=self._batch, lease_seconds=self._lease_seconds
         )
         delivered, server_failed = 0, False
         for index, mail in enumerate(leased):
-            if self._stopping.is_set() or server_failed or not self._lease_covers_a_send(mail):
+            if self._loop.stopping.is_set() or server_failed or not self._lease_covers_a_send(mail):
                 await outbox.release(conn=self._pool, mail_ids=[m.id for m in leased[index:]])
                 break
             failure = await self._deliver(mail)
@@ -156,9 +165,10 @@ class OutboxWorker:
                 delivered += 1
             else:
                 server_failed = failure.concerns_server
+        backlog = await outbox.stats(conn=self._pool, now=self._clock())
         if self._observer is not None:
-            self._observer.backlog(await outbox.stats(conn=self._pool, now=self._clock()))
-        return _Pass(len(leased), delivered, server_failed)
+            self._observer.backlog(backlog)
+        return _Pass(len(leased), delivered, server_failed, backlog.oldest_pending_age_seconds)
 
     def _lease_covers_a_send(self, mail: LeasedMail) -> bool:
         # A send must end before the lease does, or another replica could send it too.
@@ -190,7 +200,6 @@ class OutboxWorker:
             # Every mail waits for the server: retry this one when the worker probes again.
             self._server_failures += 1
             wait = self._backoff.delay(self._server_failures)
-            self._paused_until = asyncio.get_running_loop().time() + wait
         else:
             wait = self._backoff.delay(mail.attempts + 1)
         retry_at = self._clock() + timedelta(seconds=wait)
@@ -201,38 +210,12 @@ class OutboxWorker:
         if self._observer is not None:
             self._observer.mail_failed(mail.kind, failure.kind)
 
-    async def _loop(self) -> None:
-        while not self._stopping.is_set():
-            busy = False
-            await self._listen()
-            try:
-                done = await self._pass()
-                # A full batch that went out: more may be due at once.
-                busy = done.leased == self._batch and done.delivered > 0 and not done.server_failed
-            # The loop must outlive any one failure, or mail would stop going out silently.
-            except Exception as exc:
-                logger.warning("outbox pass failed", extra={"kind": type(exc).__name__})
-            if not busy:
-                await self._sleep()
-
     async def _listen(self) -> None:
         try:
             await self._listener.open()
         except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
             # Without LISTEN the worker still polls every `interval`.
             logger.warning("outbox listener down", extra={"kind": type(exc).__name__})
-
-    async def _sleep(self) -> None:
-        """Until the next pass: the pause after a server failure, else `interval` or a new mail."""
-        loop = asyncio.get_running_loop()
-        paused_for = self._paused_until - loop.time()
-        # While paused only closing wakes the worker: new mail waits for the next probe too.
-        event, seconds = (
-            (self._stopping, paused_for) if paused_for > 0 else (self._wakeup, self._interval)
-        )
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await event.wait()
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from service.orders.lifecycle import Lifecycle
 from service.orders.trail import Trail
 from service.storage import idempotency, requests
 from service.storage.requests import StoredRequest
+from service.workers import Pass, WorkerLoop, WorkerMonitor
 
 logger = logging.getLogger("ordergate.reconciler")
 
@@ -38,6 +38,7 @@ class Reconciler:
         review_recheck: timedelta = timedelta(minutes=10),
         concurrency: int = DEFAULT_CONCURRENCY,
         batch: int | None = None,
+        monitor: WorkerMonitor | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("the reconciler needs a concurrency of at least 1")
@@ -53,7 +54,11 @@ class Reconciler:
         # for a slot while its lease runs out and another replica takes it up as well.
         self._batch = batch if batch is not None else concurrency
         self._slots = asyncio.Semaphore(concurrency)
-        self._task: asyncio.Task[None] | None = None
+        # Closing cancels the pass in flight at once (drain 0): every request it held keeps
+        # its lease and comes due again, for this replica's successor or another replica.
+        self._loop = WorkerLoop(
+            "reconciler", self.run_pass, interval=interval, monitor=monitor, drain_seconds=0
+        )
 
     async def run_once(self) -> int:
         """Look at every request that is due, up to a batch, `concurrency` at a time;
@@ -88,26 +93,25 @@ class Reconciler:
                     "reconcile failed unexpectedly", extra={"kind": stored.request.kind.value}
                 )
 
-    async def _loop(self) -> None:
-        while True:
-            full = False
-            try:
-                full = await self.run_once() >= self._batch
-                # Keys outlive their retention only until the next pass of any replica.
-                await idempotency.forget_expired(conn=self._pool)
-            except (asyncpg.PostgresError, OSError) as exc:
-                logger.warning("reconciler pass failed", extra={"kind": type(exc).__name__})
-            # A full batch means more may be due: claim the next at once.
-            await asyncio.sleep(0 if full else self._interval)
+    async def run_pass(self) -> Pass:
+        """One pass of the background loop: the due requests, expired idempotency keys,
+        and the lag (how long the oldest unfinished request has waited)."""
+        full = await self.run_once() >= self._batch
+        # Keys outlive their retention only until the next pass of any replica.
+        await idempotency.forget_expired(conn=self._pool)
+        lag = await requests.oldest_unfinished_age(conn=self._pool, now=self._clock())
+        # A full batch means more may be due: claim the next at once.
+        return Pass(more=full, lag_seconds=lag)
+
+    @property
+    def monitor(self) -> WorkerMonitor:
+        """Its liveness and lag, for metrics and tests."""
+        return self._loop.monitor
 
     def start(self) -> None:
         """Run passes in the background until `close`."""
-        self._task = asyncio.create_task(self._loop(), name="ordergate-reconciler")
+        self._loop.start()
 
     async def close(self) -> None:
         """Stop: the pass in progress, if any, and every request in it are cancelled cleanly."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.close()

@@ -10,8 +10,6 @@ so a burst of webhooks for one order is read once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -23,6 +21,7 @@ from service.admin.errors import UpstreamUnavailable
 from service.orders.staff_decisions import StaffDecisions
 from service.storage import StorageUnavailable, webhook_inbox
 from service.storage.webhook_inbox import InboxRow
+from service.workers import Pass, WorkerLoop, WorkerMonitor
 
 logger = logging.getLogger("ordergate.webhooks")
 
@@ -49,6 +48,8 @@ class WebhookWorker:
         batch: int = 200,
         on_processed: Callable[[int, float], None] | None = None,
         on_parked: Callable[[], None] | None = None,
+        monitor: WorkerMonitor | None = None,
+        drain_seconds: float = 5.0,
     ) -> None:
         self._pool = pool
         self._decisions = decisions
@@ -58,7 +59,16 @@ class WebhookWorker:
         self._batch = batch
         self._on_processed = on_processed
         self._on_parked = on_parked
-        self._task: asyncio.Task[None] | None = None
+        # Closing lets the pass in progress finish (a few Admin reads) within `drain_seconds`,
+        # so a stop does not leave its rows to wait out their lease; past that it is
+        # cancelled, and its rows come due again when the lease ends.
+        self._loop = WorkerLoop(
+            "webhooks",
+            self.run_pass,
+            interval=interval,
+            monitor=monitor,
+            drain_seconds=drain_seconds,
+        )
 
     async def run_once(self) -> int:
         """One pass over the due deliveries; returns how many it leased."""
@@ -104,24 +114,22 @@ class WebhookWorker:
                     conn=self._pool, id=row.id, retry_at=retry_at, error_kind=error_kind
                 )
 
-    async def _loop(self) -> None:
-        while True:
-            leased = 0
-            try:
-                leased = await self.run_once()
-            except (asyncpg.PostgresError, OSError, StorageUnavailable) as exc:
-                logger.warning("webhook pass failed", extra={"kind": type(exc).__name__})
-            # A full batch means more is waiting: go on at once, else wait for the next pass.
-            if leased < self._batch:
-                await asyncio.sleep(self._interval)
+    async def run_pass(self) -> Pass:
+        """One pass of the background loop, and the inbox's lag after it."""
+        leased = await self.run_once()
+        lag = await webhook_inbox.lag(conn=self._pool, now=self._clock())
+        # A full batch means more is waiting: go on at once, else wait for the next pass.
+        return Pass(more=leased >= self._batch, lag_seconds=lag)
+
+    @property
+    def monitor(self) -> WorkerMonitor:
+        """Its liveness and lag, for metrics and tests."""
+        return self._loop.monitor
 
     def start(self) -> None:
         """Run passes in the background until `close`."""
-        self._task = asyncio.create_task(self._loop(), name="ordergate-webhooks")
+        self._loop.start()
 
     async def close(self) -> None:
-        """Stop; a pass in progress is cancelled and its leased rows come due again."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop, draining the pass in progress as the constructor says."""
+        await self._loop.close()

@@ -21,6 +21,7 @@ import asyncpg
 from service.models import AuditOutcome
 from service.storage import StorageUnavailable
 from service.storage.audit import AuditEvent, append, canonical_json
+from service.workers import WorkerMonitor
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,8 @@ _MAX_BACKOFF = 5.0
 # How long an answer waits for its audit row before it gives up and answers an outage.
 DEFAULT_WAIT_BOUND = 2.0
 
-_Item = tuple[AuditEvent, "asyncio.Future[None] | None"]
+# The event, the future its `record` waits on, and when it was queued (monotonic).
+_Item = tuple[AuditEvent, "asyncio.Future[None] | None", float]
 
 
 class AuditWriter:
@@ -43,6 +45,7 @@ class AuditWriter:
         max_batch: int = 500,
         wait_bound: float = DEFAULT_WAIT_BOUND,
         on_flush: Callable[[int, float], None] | None = None,
+        monitor: WorkerMonitor | None = None,
     ) -> None:
         self._pool = pool
         self._queue: asyncio.Queue[_Item] = asyncio.Queue(maxsize=max_queue)
@@ -55,11 +58,20 @@ class AuditWriter:
         self._arrived = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.on_flush = on_flush
+        self.monitor = monitor if monitor is not None else WorkerMonitor("audit_writer")
+        self.monitor.lag_source = self.oldest_queued_seconds
 
     @property
     def depth(self) -> int:
         """Events accepted but not yet durable in Postgres."""
         return self._queue.qsize() + len(self._batch)
+
+    def oldest_queued_seconds(self) -> float:
+        """How long the oldest event not yet durable has waited (the batch being written
+        holds the oldest: the queue only fills behind it)."""
+        if not self._batch:
+            return 0.0
+        return max(0.0, time.monotonic() - self._batch[0][2])
 
     async def start(self) -> None:
         """Starts the background flush loop."""
@@ -92,7 +104,7 @@ class AuditWriter:
         if self._closing.is_set():
             raise RuntimeError("the audit writer is closed")
         canonical_json(dict(event.details))  # a bad event fails its caller, not the batch
-        await self._queue.put((event, committed))
+        await self._queue.put((event, committed, time.monotonic()))
         self._arrived.set()
 
     async def close(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109 - a drain budget
@@ -133,6 +145,8 @@ class AuditWriter:
             wait = None if deadline is None else deadline - time.monotonic()
             if wait is not None and wait <= 0:
                 return
+            if not self._batch:
+                self.monitor.idle()  # nothing to write is a healthy writer
             # An Event carries no item, so a timeout here can never lose an event.
             try:
                 async with asyncio.timeout(wait):
@@ -144,16 +158,22 @@ class AuditWriter:
         backoff = 0.05
         while True:
             started = time.perf_counter()
+            self.monitor.started()
             try:
                 async with self._pool.acquire() as conn:
-                    await append(conn=conn, events=[event for event, _ in self._batch])
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                logger.exception("audit flush of %d events failed; retrying", len(self._batch))
+                    await append(conn=conn, events=[item[0] for item in self._batch])
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.monitor.failed(type(exc).__name__)
+                logger.warning(
+                    "audit flush failed; retrying",
+                    extra={"kind": type(exc).__name__, "count": len(self._batch)},
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
             batch, self._batch = self._batch, []
-            for _, committed in batch:
+            self.monitor.progressed()
+            for _, committed, _ in batch:
                 if committed is not None and not committed.done():
                     committed.set_result(None)
             count = len(batch)

@@ -184,6 +184,18 @@ async def awaiting_staff(*, conn: Executor, order_id: str) -> list[StoredRequest
     return [_stored(row) for row in await conn.fetch(_AWAITING_STAFF, order_id, awaiting)]
 
 
+_OLDEST_UNFINISHED = """
+select extract(epoch from $1 - min(submitted_at)) from customer_requests
+where admin_state <> 'DONE'
+"""
+
+
+async def oldest_unfinished_age(*, conn: Executor, now: datetime) -> float:
+    """Seconds the oldest request whose Shopify effect is not done has waited; 0 if none."""
+    seconds = await conn.fetchval(_OLDEST_UNFINISHED, now)
+    return max(0.0, float(seconds or 0.0))
+
+
 async def claim_due(
     *,
     conn: Executor,
