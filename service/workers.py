@@ -11,7 +11,8 @@ never a busy loop, and the worker picks up by itself when the dependency returns
 sleeps between healthy passes, and otherwise the moment it was last known healthy: during a
 pass, or a run of failures, it falls behind, so `time() - last_progress` says how long the
 worker has made no progress whatever its interval. Its lag is the age of the oldest item the
-worker has yet to finish, as of the last pass that could read it (or live, from `lag_source`).
+worker has yet to finish, as of the last pass that could read it and aging while passes fail
+(or live, from `lag_source`).
 
 A new worker adopts all of it in one line:
 `WorkerLoop("retention", worker.run_pass, interval=3600, monitor=metrics.worker("retention"))`.
@@ -73,6 +74,7 @@ class WorkerMonitor:
         self._idle = False
         self._last_progress = clock()
         self._lag = 0.0
+        self._lag_measured_at = self._last_progress
         self.lag_source: Callable[[], float] | None = None
         self.attempts = 0  # passes started (or flushes tried)
         self.failures = 0  # failures in a row; 0 once a pass succeeds
@@ -88,8 +90,13 @@ class WorkerMonitor:
         """A pass ended well; `lag_seconds` is what it measured, if anything."""
         self._last_progress = self._clock()
         self.failures = 0
+        self.measured(lag_seconds)
+
+    def measured(self, lag_seconds: float | None) -> None:
+        """A pass read its lag (even one blocked by another dependency)."""
         if lag_seconds is not None:
             self._lag = max(0.0, lag_seconds)
+            self._lag_measured_at = self._clock()
 
     def failed(self, kind: str) -> None:
         """A pass failed with `kind` (an exception's type, or what blocked it)."""
@@ -106,8 +113,13 @@ class WorkerMonitor:
         return self._clock() if self._idle else self._last_progress
 
     def lag(self) -> float:
-        """Seconds the oldest item still to do has waited."""
-        return self.lag_source() if self.lag_source is not None else self._lag
+        """Seconds the oldest item still to do has waited. While passes fail, what was
+        waiting at the last measure is still waiting (nothing can finish it), so it ages."""
+        if self.lag_source is not None:
+            return self.lag_source()
+        if self.failures and self._lag > 0:
+            return self._lag + max(0.0, self._clock() - self._lag_measured_at)
+        return self._lag
 
 
 class WorkerLoop:
@@ -186,6 +198,7 @@ class WorkerLoop:
             return None
         if done.blocked is not None:
             self.monitor.failed(done.blocked)
+            self.monitor.measured(done.lag_seconds)
         else:
             self.monitor.progressed(done.lag_seconds)
         return done
