@@ -7,12 +7,14 @@ import os
 import signal
 import socket
 import sys
+import time
 
 import aiohttp
 import asyncpg
 
 from service.sandbox.server import SandboxShop
 from tests.conftest import DatabaseFactory
+from tests.tcp_proxy import TcpProxy
 
 LOOKUP = {
     "query": 'query { orderStatus(orderNumber: "#1001", contact: "ada.lovelace@example.com")'
@@ -122,3 +124,39 @@ async def test_sigkill_right_after_a_burst_loses_no_answered_lookup(
     await process.wait()
     assert statuses.count(200) == 30
     assert await audited_lookups(database) == 30
+
+
+# Kubernetes allows terminationGracePeriodSeconds (30) after the preStop sleep (5) began.
+STOP_BOUND_SECONDS = 25
+
+
+async def test_sigterm_with_postgres_silent_still_stops_within_the_grace_period(
+    make_database: DatabaseFactory, sandbox: SandboxShop
+) -> None:
+    # Every drain is bounded: requests by the database bounds, workers by their drain budget
+    # (all at once), the audit writer by its own; nothing waits for a server that never answers.
+    proxy = TcpProxy(await make_database())
+    await proxy.start()
+    port = free_port()
+    process = await serve(proxy.dsn, port, sandbox)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            await wait_until_healthy(http, url)
+            assert await lookup(http, url) == 200
+            proxy.blackhole()
+            in_flight = [asyncio.create_task(lookup(http, url)) for _ in range(5)]
+            await asyncio.sleep(0.2)
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(process.wait(), timeout=STOP_BOUND_SECONDS + 10)
+            took = time.monotonic() - started
+            statuses = await asyncio.gather(*in_flight)
+        assert took < STOP_BOUND_SECONDS, took
+        assert code == 0
+        assert set(statuses) <= {200, None}  # answered (UPSTREAM_UNAVAILABLE), or refused
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await proxy.cut()
