@@ -611,3 +611,64 @@ def test_not_received_from_and_until_are_exact(
         assert result.until is not None
         assert result.until > now
         assert not not_received_eligibility(order, policy, result.until).eligible
+
+
+# Two arbitrary instants: what an answer promises at one holds at the other (issue 16).
+TIME_BOUND = (R.WINDOW_CLOSED, R.PAST_FULFILLMENT_CUTOFF)
+
+
+@given(order=orders, policy=cancellation_policies, first=offsets, second=offsets)
+def test_cancellation_until_holds_at_every_instant(
+    order: Order, policy: CancellationPolicy, first: timedelta, second: timedelta
+) -> None:
+    earlier, later = sorted((order.placed_at + first, order.placed_at + second))
+    before = cancellation_eligibility(order, policy, earlier)
+    after = cancellation_eligibility(order, policy, later)
+    if before.eligible:
+        assert before.until is not None
+        # Eligible strictly before `until`, with the same `until`; refused for time at it.
+        assert after.eligible is (later < before.until)
+        if after.eligible:
+            assert after.until == before.until
+        else:
+            assert after.reason in TIME_BOUND
+    elif before.reason in TIME_BOUND:
+        assert not after.eligible  # a closed window never opens again
+    else:
+        assert after.reason == before.reason  # a state refusal does not depend on time
+    if after.eligible:
+        assert before.eligible or before.reason not in TIME_BOUND
+
+
+@given(
+    shipped=st.lists(shipments, min_size=1, max_size=3),
+    policy=not_received_policies,
+    first=offsets,
+    second=offsets,
+)
+def test_not_received_from_and_until_hold_at_every_instant(
+    shipped: list[Shipment], policy: NotReceivedPolicy, first: timedelta, second: timedelta
+) -> None:
+    order = factories.order(shipments=tuple(shipped))
+    at, other = shipped[0].shipped_at + first, shipped[0].shipped_at + second
+    answer = not_received_eligibility(order, policy, at)
+    then = not_received_eligibility(order, policy, other)
+    if answer.reason is R.TOO_EARLY:
+        if answer.available_from is None:
+            assert not then.eligible  # no `from` promised: never possible here
+        else:
+            # Too early before `from`, eligible from it until the window closes.
+            assert answer.available_from > at
+            if other < answer.available_from:
+                assert then.reason is R.TOO_EARLY
+                assert then.available_from == answer.available_from
+            else:
+                closes = not_received_eligibility(order, policy, answer.available_from).until
+                assert closes is not None
+                assert answer.available_from < closes
+                assert then.eligible is (other < closes)
+    if answer.eligible:
+        assert answer.until is not None
+        assert then.eligible is (then.reason is not R.TOO_EARLY and other < answer.until)
+        if other >= answer.until:
+            assert then.reason is R.REPORT_WINDOW_CLOSED
