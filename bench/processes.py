@@ -78,6 +78,8 @@ def shop_process(*, arguments: Sequence[str], log: Path) -> Iterator[dict[str, s
         yield json.loads(line)
     finally:
         _stop(process)
+        if process.stdout is not None:
+            process.stdout.close()  # else an unclosed pipe warns when it is collected
 
 
 @contextmanager
