@@ -167,7 +167,8 @@ class WorkerLoop:
         try:
             await asyncio.wait_for(asyncio.shield(self._task), self._drain_seconds)
         except TimeoutError:
-            logger.warning("worker did not drain in time", extra={"kind": self.name})
+            if self._drain_seconds > 0:
+                logger.warning("worker did not drain in time", extra={"kind": self.name})
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task

@@ -152,6 +152,7 @@ class RedisCostGate:
         self._sleep = sleep
         self._acquire = redis.register_script(_ACQUIRE)
         self._observe = redis.register_script(_OBSERVE)
+        self._unavailable = False  # logged once per outage, not once per Admin call
 
     async def acquire(
         self, *, cost: float, is_mutation: bool, max_wait: float, operation: str | None = None
@@ -166,8 +167,9 @@ class RedisCostGate:
                 )
             except RedisError as exc:
                 # The gate only spares Shopify's throttle; without Redis, Shopify still decides.
-                logger.warning("cost gate unavailable error=%s", type(exc).__name__)
+                self._failed(exc)
                 return 0.0
+            self._answered()
             return float(answer)
 
         await _wait_for_admission(
@@ -185,4 +187,16 @@ class RedisCostGate:
         try:
             await self._observe(keys=[self._key], args=args)
         except RedisError as exc:
+            self._failed(exc)
+        else:
+            self._answered()
+
+    def _failed(self, exc: RedisError) -> None:
+        if not self._unavailable:
+            self._unavailable = True
             logger.warning("cost gate unavailable error=%s", type(exc).__name__)
+
+    def _answered(self) -> None:
+        if self._unavailable:
+            self._unavailable = False
+            logger.info("cost gate back in Redis")
