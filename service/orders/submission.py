@@ -209,7 +209,10 @@ class Submissions:
             return await self._refuse(sub, trail, intent, order_id=order.id)
         stored, created = intent
         if not created:
-            return stored.request  # another request won the race and acts for both
+            # Another request won the race and acts for both; this answer is audited as any
+            # answer naming an existing request is.
+            await self._note(sub, trail, AuditOutcome.EXISTING_REQUEST, order, stored.request)
+            return stored.request
         finished = await self._lifecycle.act(stored=stored, order=order, trail=trail)
         return finished.request
 
