@@ -141,13 +141,14 @@ async def run_schedule(rig: Rig, phases: Sequence[Phase], clock: Clock) -> Count
     began = time.monotonic()
     for phase in phases:
         await asyncio.sleep(max(0.0, began + phase.start - time.monotonic()))
-        clock.phase = phase.fault
         if phase.fault != "normal":
+            clock.phase = phase.fault
             log(f"  {time.monotonic() - began:6.1f} s  {phase.fault}")
             await rig.inject(phase.fault)
             injected[phase.fault] += 1
             await asyncio.sleep(phase.seconds)
             await rig.heal(phase.fault)
+            clock.phase = f"after {phase.fault}"  # the recovery, until the next phase
     if phases:
         last = phases[-1]
         await asyncio.sleep(max(0.0, began + last.start + last.seconds - time.monotonic()))
@@ -218,9 +219,9 @@ def report(load: Load, injected: Counter[str], figures: dict[str, object]) -> st
     lines += [f"{name}: {value}" for name, value in figures.items()]
     count = Counter(answer.phase for answer in load.answers)
     lines.append("worst answer time by phase (s), and requests started in it:")
-    for phase in ("normal", *FAULTS, "drain"):
+    for phase in ("normal", *(p for f in FAULTS for p in (f, f"after {f}")), "drain"):
         if phase in worst:
-            lines.append(f"  {phase:20} {worst[phase]:6.2f}  {count[phase]:6d}")
+            lines.append(f"  {phase:26} {worst[phase]:6.2f}  {count[phase]:6d}")
     return "\n".join(lines)
 
 
