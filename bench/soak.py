@@ -280,7 +280,9 @@ async def soak(database: str, backends: Backends, minutes: float, logs: Path) ->
     exits = [await replica.stop() for replica in replicas]
     answered_unaudited, outage_unaudited = await unaudited(database, users.load)
     logged = sum(r.log.read_text(errors="replace").count(shop.admin_token) for r in replicas)
+    lost = len(answered_unaudited) + left["webhooks_unprocessed"] + left["mail_undelivered"]
     figures: dict[str, object] = {
+        "events lost (unaudited answers, webhooks unprocessed, mail undelivered)": lost,
         "answered-but-unaudited": len(answered_unaudited),
         "outage answers (UPSTREAM_UNAVAILABLE) unaudited": outage_unaudited,
         "double cancellations": double_cancellations(shop),

@@ -150,7 +150,13 @@ class OutboxListener:
     @property
     def listening(self) -> bool:
         """True while the connection is open; Postgres restarting closes it."""
-        return self._conn is not None and not self._conn.is_closed()
+        if self._conn is None:
+            return False
+        try:
+            return not self._conn.is_closed()
+        except asyncpg.InterfaceError:
+            # The pool took the broken connection back (a lost Postgres): listen on a new one.
+            return False
 
     async def open(self) -> None:
         """Start listening, on a fresh connection if the last one was lost."""
@@ -176,7 +182,9 @@ class OutboxListener:
             with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 await conn.remove_listener(CHANNEL, self._notified)
         finally:
-            await self._pool.release(conn)
+            # A connection the pool already took back cannot be released twice.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                await self._pool.release(conn)
 
     def _notified(self, *_: object) -> None:
         self._on_mail()

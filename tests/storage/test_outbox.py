@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from service.storage import outbox
 from service.storage.database import create_pool
 from service.storage.outbox import OutboxListener, OutboxStats
 from tests.conftest import DatabaseFactory
+from tests.tcp_proxy import TcpProxy
 
 T0 = datetime(2026, 5, 17, 8, 0, tzinfo=UTC)
 SEALED = b"gAAAA-pretend-this-is-a-seal"
@@ -190,3 +192,35 @@ async def test_a_committed_enqueue_notifies_the_listener(fresh_pool: asyncpg.Poo
     finally:
         await listener.close()
     assert not listener.listening
+
+
+async def test_the_listener_listens_again_after_postgres_was_cut(
+    make_database: DatabaseFactory,
+) -> None:
+    # A soak found LISTEN never came back after an outage: the pool had taken the broken
+    # connection back, and every reopen failed on it, so mail waited for the polling interval.
+    proxy = TcpProxy(await make_database())
+    await proxy.start()
+    pool = await create_pool(proxy.dsn)
+    notified = asyncio.Event()
+    listener = OutboxListener(pool, notified.set)
+    try:
+        await listener.open()
+        await proxy.cut()
+        with pytest.raises((OSError, asyncpg.InterfaceError, asyncpg.PostgresError)):
+            await pool.fetchval("select 1")  # the pool learns its connections broke
+        await proxy.restore()
+        for _ in range(20):  # as the worker does, once per pass
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                await listener.open()
+            if listener.listening:
+                break
+            await asyncio.sleep(0.1)
+        assert listener.listening
+        await _enqueue(pool)
+        async with asyncio.timeout(2):
+            await notified.wait()
+    finally:
+        await listener.close()
+        await pool.close()
+        await proxy.cut()
