@@ -86,16 +86,20 @@ class CostGate:
         reserve = 0.0 if is_mutation else self._reserve
 
         async def attempt() -> float:
-            # No await between reading and taking: the event loop makes this atomic.
-            now = self._clock()
-            wait = admit(self._state, cost=cost, now=now, reserve=reserve)
-            if wait == 0:
-                self._state = take(self._state, cost=cost, now=now)
-            return wait
+            return self.try_take(cost=cost, reserve=reserve)
 
         await _wait_for_admission(
             attempt, max_wait=max_wait, clock=self._clock, sleep=self._sleep, operation=operation
         )
+
+    def try_take(self, *, cost: float, reserve: float) -> float:
+        """Take `cost` points if `reserve` more are there and return 0, else the wait."""
+        # No await between reading and taking: the event loop makes this atomic.
+        now = self._clock()
+        wait = admit(self._state, cost=cost, now=now, reserve=reserve)
+        if wait == 0:
+            self._state = take(self._state, cost=cost, now=now)
+        return wait
 
     async def update(self, status: ThrottleStatus) -> None:
         """Replace the estimate with what Shopify just reported."""
@@ -153,6 +157,10 @@ class RedisCostGate:
         self._acquire = redis.register_script(_ACQUIRE)
         self._observe = redis.register_script(_OBSERVE)
         self._unavailable = False  # logged once per outage, not once per Admin call
+        # While Redis is away the replica paces itself from what Shopify last reported, as
+        # limits and the cache fall back: without it every call went to Shopify unpaced, got
+        # THROTTLED, and lookups could starve the mutations the reserve is there for.
+        self._local = CostGate(reserve=reserve, clock=clock, sleep=sleep)
 
     async def acquire(
         self, *, cost: float, is_mutation: bool, max_wait: float, operation: str | None = None
@@ -166,9 +174,8 @@ class RedisCostGate:
                     keys=[self._key], args=[cost, reserve, _STATE_TTL_SECONDS]
                 )
             except RedisError as exc:
-                # The gate only spares Shopify's throttle; without Redis, Shopify still decides.
                 self._failed(exc)
-                return 0.0
+                return self._local.try_take(cost=cost, reserve=reserve)
             self._answered()
             return float(answer)
 
@@ -177,7 +184,8 @@ class RedisCostGate:
         )
 
     async def update(self, status: ThrottleStatus) -> None:
-        """Replace the shared estimate with what Shopify just reported."""
+        """Replace the shared estimate (and this replica's own) with what Shopify reported."""
+        await self._local.update(status)
         args: list[str | int] = [
             repr(status.maximum_available),
             repr(status.currently_available),

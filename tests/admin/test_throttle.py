@@ -218,14 +218,24 @@ async def test_redis_gate_refuses_a_call_bigger_than_the_bucket(
         await gate.acquire(cost=1001, is_mutation=True, max_wait=60)
 
 
-async def test_redis_gate_lets_calls_go_when_redis_is_down(refused_url: str) -> None:
-    # Without Redis the gate steps aside: Shopify's own throttle still protects the shop.
+async def test_redis_gate_paces_the_replica_from_its_own_estimate_when_redis_is_down(
+    refused_url: str,
+) -> None:
+    # Without Redis the gate falls back to what Shopify last told this replica, as limits and
+    # the cache do. A soak without it: every call went to Shopify unpaced and 2,000 lookups a
+    # minute were answered UPSTREAM_UNAVAILABLE (THROTTLED); lookups could take the reserve.
     port = refused_url.split(":")[2].split("/")[0]
     client = aioredis.Redis.from_url(f"redis://127.0.0.1:{port}/0")
     try:
-        gate = RedisCostGate(client, key="unused")
-        await gate.update(status(0))
-        await gate.acquire(cost=100, is_mutation=False, max_wait=0)
+        gate = RedisCostGate(client, key="unused", reserve=100)
+        await gate.acquire(cost=100, is_mutation=False, max_wait=0)  # nothing known: go
+        await gate.update(status(150, rate=1))
+        with pytest.raises(UpstreamUnavailable) as raised:
+            await gate.acquire(cost=100, is_mutation=False, max_wait=0.5)  # the reserve holds
+        assert raised.value.kind is ErrorKind.THROTTLED
+        await gate.acquire(cost=100, is_mutation=True, max_wait=0)  # a mutation may use it
+        with pytest.raises(UpstreamUnavailable):
+            await gate.acquire(cost=100, is_mutation=True, max_wait=0.5)  # spent: 50 left
     finally:
         await client.aclose()
 
