@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -198,6 +199,16 @@ async def unaudited(database: str, load: Load) -> tuple[list[Answer], int]:
     return [a for a in missing if a not in outage], len(outage)
 
 
+def outage_kinds(logs: Sequence[Path]) -> dict[str, int]:
+    """What the replicas' access logs say each UPSTREAM_UNAVAILABLE answer was about."""
+    kinds: Counter[str] = Counter()
+    for path in logs:
+        for line in path.read_text(errors="replace").splitlines():
+            if '"UPSTREAM_UNAVAILABLE"' in line and '"ordergate.access"' in line:
+                kinds[str(json.loads(line).get("kind"))] += 1
+    return dict(kinds.most_common())
+
+
 def double_cancellations(shop: SandboxShop) -> int:
     per_order = Counter(call.variables.get("orderId") for call in shop.mutations("OrderCancel"))
     return sum(1 for count in per_order.values() if count > 1)
@@ -288,6 +299,7 @@ async def soak(database: str, backends: Backends, minutes: float, logs: Path) ->
         "double cancellations": double_cancellations(shop),
         "orderCancel calls": len(shop.mutations("OrderCancel")),
         "tokens leaked": users.load.leaked + logged,
+        "UPSTREAM_UNAVAILABLE by cause (server logs)": outage_kinds([r.log for r in replicas]),
         "left after the drain": left,
         "replica exit codes on SIGTERM": exits,
         "RSS start (KiB)": rss_start,
