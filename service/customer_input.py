@@ -1,9 +1,11 @@
-"""Pure checks of what customers type: order numbers, lengths, control characters, keys."""
+"""Pure checks of what people type: order numbers (customers and operators alike), lengths,
+control characters, keys."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from service.models import Refusal, UserErrorCode
 
@@ -85,6 +87,34 @@ def canonical_order_name(typed: str, *, prefix: str = "#", suffix: str = "") -> 
     if not _DIGITS.match(core):
         return None
     return f"{prefix}{core}{suffix}"
+
+
+ORDER_GID_PREFIX = "gid://shopify/Order/"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderArgument:
+    """An order as a person named it: by the shop's order name, by its gid, or (bare digits)
+    by either, since `1001` is a name and `5800001001` the id in an admin URL."""
+
+    name: str | None
+    gid: str | None
+
+
+def parse_order_argument(
+    typed: str, *, prefix: str = "#", suffix: str = ""
+) -> OrderArgument | None:
+    """What an operator typed for an order (`#1001`, `1001`, `gid://shopify/Order/…`), or None
+    when it cannot name one. Every command that takes an order reads it with this."""
+    text = typed.strip()
+    if text.startswith(ORDER_GID_PREFIX):
+        digits = text.removeprefix(ORDER_GID_PREFIX)
+        return OrderArgument(name=None, gid=text) if _DIGITS.match(digits) else None
+    name = canonical_order_name(text, prefix=prefix, suffix=suffix)
+    if name is None:
+        return None
+    gid = f"{ORDER_GID_PREFIX}{text}" if _DIGITS.match(text) else None
+    return OrderArgument(name=name, gid=gid)
 
 
 VERIFICATION_CODE_DIGITS = 6

@@ -80,6 +80,8 @@ class OrderLookup:
                 AuditOperation.ORDER_STATUS,
                 outcome=outcome,
                 order_id=order.id if order else None,
+                # Operators find an order's events by the name they know it by.
+                details={"order_name": order.number} if order else None,
             )
             await self._audit.record(event)
 
