@@ -98,7 +98,7 @@ def _serve(
 
 def cmd_dev(_: argparse.Namespace) -> int:
     """Everything on embedded defaults: a laptop with nothing installed answers at once."""
-    settings = settings_from_env()
+    settings = settings_from_env().relaxed_for_dev()
     policy = load_policy(settings.policy_file)  # before starting anything
     if settings.database_url is None:
         dsn = open_dev_database(settings.data_dir)
@@ -130,6 +130,7 @@ def _print_demo_orders(settings: Settings) -> None:
     lines = [f"ordergate dev: GraphiQL on {url} with the sandbox shop."]
     if settings.smtp_url is None:
         lines.append(f"Customer e-mail (codes, receipts) lands in the embedded mailbox: {mail}")
+    lines.append(f"Requests per client address: {settings.limit_per_client} (dev)")
     lines.append("Act as staff in the sandbox shop: ordergate sandbox staff cancel 1012")
     lines.append("Demo orders:")
     lines += [f"  {order.number:<7} {order.contact:<28} {order.state}" for order in DEMO_ORDERS]
