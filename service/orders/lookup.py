@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from service import eligibility
+from service.customer_input import check_identity
 from service.models import (
     AuditOperation,
     AuditOutcome,
@@ -57,6 +58,10 @@ class OrderLookup:
         """Look up one order for the customer who placed it; a locked order needs its code."""
         outcome, order = AuditOutcome.UPSTREAM_UNAVAILABLE, None
         try:
+            problem = check_identity(order_number, contact, within=())
+            if problem is not None:
+                outcome = AuditOutcome.INVALID_INPUT
+                return problem
             found = await self._access.verified_order(
                 order_number=order_number, contact=contact, trail=trail, for_action=False
             )
