@@ -30,6 +30,7 @@ from service.operator_commands import (
     add_command,
     add_operator_commands,
     database_url,
+    order_argument,
     settings_from_env,
 )
 from service.policy import Policy, PolicyError, load_policy
@@ -180,9 +181,12 @@ def cmd_shopify_webhooks(args: argparse.Namespace) -> int:
 
 def cmd_sandbox_staff(args: argparse.Namespace) -> int:
     """Act as the sandbox shop's staff on an order, in the sandbox `ordergate dev` runs."""
-    state_file = settings_from_env().data_dir.resolve() / SANDBOX_STATE_FILE
+    settings = settings_from_env()
+    state_file = settings.data_dir.resolve() / SANDBOX_STATE_FILE
+    order = order_argument(args.order, settings, option="ORDER")
     try:
-        outcome = request_staff_action(state_file, args.action.replace("-", "_"), args.order)
+        typed = order.name or order.gid or args.order
+        outcome = request_staff_action(state_file, args.action.replace("-", "_"), typed)
     except StaffRequestRefused as refused:
         print(f"ordergate: {refused}", file=sys.stderr)  # noqa: T201
         return 1

@@ -104,7 +104,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     """Audit events as JSON lines, filtered by order and time; exit 1 when none matched."""
     settings = settings_from_env()
     since, until = _period(args, settings)
-    order = _order(args.order, settings) if args.order is not None else None
+    order = order_argument(args.order, settings) if args.order is not None else None
     written = asyncio.run(
         with_connection(
             database_url(settings),
@@ -116,8 +116,9 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _order(typed: str, settings: Settings) -> OrderArgument:
-    """`--order` as a person typed it; exit 2 when it cannot name an order."""
+def order_argument(typed: str, settings: Settings, *, option: str = "--order") -> OrderArgument:
+    """An order as a person typed it (`#1001`, `1001`, a gid) for any command that takes one;
+    exit 2 when it cannot name an order."""
     order = parse_order_argument(
         typed,
         prefix=settings.shopify_order_name_prefix,
@@ -125,7 +126,7 @@ def _order(typed: str, settings: Settings) -> OrderArgument:
     )
     if order is None:
         raise ConfigurationError(
-            f"--order {typed!r} is not an order: give its number as on the receipt (#1001, "
+            f"{option} {typed!r} is not an order: give its number as on the receipt (#1001, "
             "1001) or its gid (gid://shopify/Order/…)"
         )
     return order

@@ -200,3 +200,10 @@ def test_without_database_url_or_dev_data_the_cli_says_what_to_do(tmp_path: Path
     assert result.returncode == 2
     assert "DATABASE_URL is required" in result.stderr
     assert "ordergate dev" in result.stderr
+
+
+def test_sandbox_staff_reads_its_order_with_the_same_parser() -> None:
+    result = run("sandbox", "staff", "cancel", "order ten-twelve")
+
+    assert result.returncode == 2
+    assert "ORDER 'order ten-twelve' is not an order" in result.stderr
