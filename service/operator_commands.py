@@ -216,9 +216,13 @@ def add_command(
     return commands.add_parser(name, help=summary, description=summary, epilog=environment)
 
 
-def add_operator_commands(
-    commands: Commands,
-) -> None:
+def add_operator_commands(commands: Commands) -> None:
+    """`audit verify | export` and `report cancellations | not-received`."""
+    _audit_commands(commands)
+    _report_commands(commands)
+
+
+def _audit_commands(commands: Commands) -> None:
     audit_parser = add_command(commands, "audit", "read and check the tamper-evident audit log")
     audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
     add_command(
@@ -238,6 +242,9 @@ def add_operator_commands(
     export.add_argument("--since", type=_time_text, help=f"from this time ({TIME_HELP})")
     export.add_argument("--until", type=_time_text, help=f"before this time ({TIME_HELP})")
     export.set_defaults(run=cmd_audit_export)
+
+
+def _report_commands(commands: Commands) -> None:
     report = add_command(commands, "report", "merchant reports from ordergate's own records")
     report_commands = report.add_subparsers(dest="report_command", required=True)
     cancellations = add_command(

@@ -35,7 +35,7 @@ async def _dev_once(env: dict[str, str], port: int, query: str) -> dict[str, Any
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
+            for _ in range(1200):  # up to a minute on a busy machine
                 try:
                     async with http.get(f"http://127.0.0.1:{port}/readyz") as ready:
                         if ready.status == 200:

@@ -16,7 +16,7 @@ from strawberry.types import ExecutionResult
 from service.api import rate_limited
 from service.api.access_log import record_of
 from service.api.context import Context
-from service.api.media_types import GRAPHQL_RESPONSE_JSON, response_media_type
+from service.api.media_types import GRAPHQL_RESPONSE_JSON, response_media_type_for
 from service.client_address import client_address
 from service.messages import negotiate
 from service.runtime import Runtime
@@ -99,7 +99,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             result.errors = [_without_suggestion(error) for error in result.errors]
         processed = await super().process_result(request, result)
         sub_response: Response = request.state.sub_response
-        if response_media_type(request.headers.get("accept")) != GRAPHQL_RESPONSE_JSON:
+        if response_media_type_for(request.headers.getlist("accept")) != GRAPHQL_RESPONSE_JSON:
             return processed
         sub_response.media_type = GRAPHQL_RESPONSE_JSON
         if is_request_error(result):

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from service.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type_for
 from service.api.validation import MAX_TOKENS
 
 MAX_BODY_BYTES = 32 * 1024
@@ -101,7 +101,7 @@ def _check_accept(request: Request) -> None:
     HTTP, "Accept"). A GET without `query` is the IDE's page, not a GraphQL request."""
     if request.method == "GET" and "query" not in request.query_params:
         return
-    if response_media_type(request.headers.get("accept")) is None:
+    if response_media_type_for(request.headers.getlist("accept")) is None:
         message = f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}."
         raise _Refused(graphql_error(406, message, "NOT_ACCEPTABLE"))
 

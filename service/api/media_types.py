@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
@@ -79,3 +80,9 @@ def response_media_type(accept: str | None) -> str | None:
         weighed.append((quality, specificity, named_new_type, media_type))
     quality, _, _, chosen = max(weighed)
     return chosen if quality > 0 else None
+
+
+def response_media_type_for(accept_lines: Sequence[str]) -> str | None:
+    """`response_media_type` of a request's Accept lines: several mean the same as one
+    joined with commas (RFC 9110 §5.3); none is no header."""
+    return response_media_type(", ".join(accept_lines) or None)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from service.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type
+from service.api.media_types import (
+    GRAPHQL_RESPONSE_JSON,
+    JSON,
+    response_media_type,
+    response_media_type_for,
+)
 
 
 @pytest.mark.parametrize("accept", [None, "", "   "])
@@ -51,3 +56,9 @@ def test_media_types_and_parameters_are_case_insensitive() -> None:
 )
 def test_a_header_that_accepts_neither_type_is_not_acceptable(accept: str) -> None:
     assert response_media_type(accept) is None
+
+
+def test_several_accept_lines_are_one_list() -> None:
+    lines = ["text/html", "application/graphql-response+json"]
+    assert response_media_type_for(lines) == GRAPHQL_RESPONSE_JSON
+    assert response_media_type_for([]) == JSON
