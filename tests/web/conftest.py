@@ -136,12 +136,22 @@ async def _healthy(url: str, process: asyncio.subprocess.Process) -> bool:
 
 
 @pytest.fixture(scope="session")
+def storefront_port() -> int:
+    """Where the browser test serves a storefront page of another origin."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
 async def dev_url(
-    make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
+    make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory, storefront_port: int
 ) -> AsyncIterator[str]:
     """`ordergate dev` as a developer runs it: sandbox shop, embedded mailbox, GraphiQL, the
-    demo page; a fresh database and data folder of its own."""
+    demo page; a fresh database and data folder of its own; CORS for one storefront origin."""
     data = tmp_path_factory.mktemp("ordergate-dev")
-    env = clean_environment(DATABASE_URL=await make_database(), ORDERGATE_DATA_DIR=str(data))
+    env = clean_environment(
+        DATABASE_URL=await make_database(),
+        ORDERGATE_DATA_DIR=str(data),
+        ORDERGATE_CORS_ORIGINS=f"http://127.0.0.1:{storefront_port}",
+    )
     async with running("dev", env, data / "dev.log") as url:
         yield url

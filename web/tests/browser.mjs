@@ -4,6 +4,7 @@
 // another origin is refused and counted as a failure.
 // Screenshots and the axe result go to web/test-results/.
 import { chromium } from "playwright-core";
+import { createServer } from "node:http";
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -269,6 +270,36 @@ await check("GraphiQL renders and runs a query with the network closed", async (
   const errors = page.consoleErrors ?? [];
   assert(errors.length === 0, `no console errors (CSP included): ${errors.join(" | ")}`);
   await shot(page, "10-graphiql-offline");
+});
+
+await check("two lines on another origin's page: the element works there, in the page's language", async () => {
+  // A storefront of its own on STOREFRONT_PORT, an origin ordergate lists in
+  // ORDERGATE_CORS_ORIGINS: the two lines of the README, and `lang` from the page.
+  const port = Number(process.env.STOREFRONT_PORT);
+  assert(port > 0, "STOREFRONT_PORT names the storefront's port");
+  const page = [
+    '<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"><title>Butik</title>',
+    `<script type="module" src="${base}/elements/ordergate.js"></script>`,
+    "</head><body><main><h1>Min ordre</h1>",
+    `<ordergate-order endpoint="${base}/graphql"></ordergate-order>`,
+    "</main></body></html>",
+  ].join("\n");
+  const storefront = createServer((_, response) => response.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(page));
+  await new Promise((resolve) => storefront.listen(port, "127.0.0.1", resolve));
+  try {
+    const origin = `http://127.0.0.1:${port}`;
+    const tab = await newPage();
+    await tab.route(`${origin}/**`, (route) => route.continue()); // the storefront itself
+    await tab.goto(`${origin}/`);
+    assert((await element(tab).locator("h2").textContent()) === "Find din ordre", "Danish from the page's lang");
+    await element(tab).getByLabel("Ordrenummer").fill("1005");
+    await element(tab).getByLabel("E-mail eller telefonnummer").fill("emma.jensen@example.com");
+    await element(tab).getByRole("button", { name: "Find ordre" }).click();
+    await until("the order", async () => (await element(tab).locator("h2").textContent()) === "Ordre #1005");
+    await shot(tab, "11-other-origin-da-1005");
+  } finally {
+    storefront.close();
+  }
 });
 
 await check("no request left loopback", async () => {
