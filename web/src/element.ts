@@ -171,7 +171,8 @@ export class OrdergateOrderElement extends HTMLElement {
     if (answer.kind === "rate-limited") {
       this.blockedUntil = Date.now() + answer.retryAfter * 1000;
       setTimeout(() => this.render(), answer.retryAfter * 1000 + 50);
-      this.showProblem(`${answer.message} ${this.t.tryAgainIn(answer.retryAfter)}`.trim(), null);
+      // The server's message already says when, in the customer's language.
+      this.showProblem(answer.message || this.t.tryAgainIn(answer.retryAfter), null);
     } else {
       this.showProblem(answer.message ?? this.t.unreachable, null);
     }

@@ -302,6 +302,31 @@ await check("two lines on another origin's page: the element works there, in the
   }
 });
 
+await check("429: the server's localised message and retryAfter, the button held until then", async () => {
+  // One address spends its allowance (ORDERGATE_TRUSTED_PROXIES trusts loopback, so this
+  // context speaks for 198.51.100.7), then the element asks once more.
+  const limit = Number(process.env.CLIENT_LIMIT);
+  assert(limit > 0, "CLIENT_LIMIT names the dev server's per-client limit");
+  const page = await newPage({ extraHTTPHeaders: { "x-forwarded-for": "198.51.100.7" } });
+  await page.goto(`${base}/?lang=nl&order=1004`);
+  const limited = await page.evaluate(async (count) => {
+    const body = JSON.stringify({ query: "{ __typename }" });
+    const post = () => fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", "accept-language": "nl" }, body });
+    for (let sent = 0; sent < count; sent += 25) await Promise.all(Array.from({ length: 25 }, post));
+    const answer = await post();
+    return { status: answer.status, body: await answer.json() };
+  }, limit);
+  assert(limited.status === 429, `the allowance is spent: ${limited.status}`);
+  await element(page).getByRole("button", { name: "Bestelling zoeken" }).click();
+  await focusIs(page, "og-problem");
+  const alert = ((await element(page).locator("[role=alert] p").textContent()) ?? "").trim();
+  const server = limited.body.errors[0].message;
+  const words = (text) => text.replace(/\d+/g, "N");
+  assert(words(alert) === words(server), `the server's Dutch message: ${alert} / ${server}`);
+  assert(await element(page).getByRole("button", { name: "Bestelling zoeken" }).isDisabled(), "held until retryAfter");
+  await shot(page, "12-rate-limited-nl");
+});
+
 await check("no request left loopback", async () => {
   assert(foreign.length === 0, `requests to other origins: ${foreign.join(", ")}`);
 });
