@@ -101,6 +101,7 @@ _STYLE = (
     "padding:1rem 1.5rem}aside{overflow-x:auto}"
     "table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;"
     "padding:.35rem .5rem;border-top:1px solid #d0d7de;vertical-align:top;overflow-wrap:anywhere}"
+    "th{white-space:nowrap}"
     "footer{padding:0 2rem 2rem}"
 )
 

@@ -110,8 +110,7 @@ export class OrdergateOrderElement extends HTMLElement {
       this.order = order;
       this.codeStep = null;
       if (!options.quiet) this.problem = null;
-      this.announce(this.t.orderHeading(order.number));
-      if (first) this.focusAfterRender = "og-heading";
+      if (first) this.focusAfterRender = "og-heading"; // read out as focus lands on it
       this.dispatch("ordergate-order", { number: order.number });
       this.render();
       return;
@@ -146,8 +145,7 @@ export class OrdergateOrderElement extends HTMLElement {
       this.values.code = "";
       this.values.comment = "";
       this.keys[action] = newKey();
-      this.announce(payload.request.message);
-      this.focusAfterRender = "og-result";
+      this.focusAfterRender = "og-result"; // read out as focus lands on it
       this.dispatch("ordergate-request", { ...payload.request });
       this.render();
       await this.lookup({ quiet: true }); // the order as it now stands, with the new request
@@ -419,7 +417,7 @@ export class OrdergateOrderElement extends HTMLElement {
 
   private resultView(t: Texts): HTMLElement | null {
     if (!this.result) return null;
-    return h("div", { class: "notice", id: "og-result", tabindex: "-1", part: "result", role: "status" },
+    return h("div", { class: "notice", id: "og-result", tabindex: "-1", part: "result" },
       h("strong", {}, `${t.resultHeading}: ${t.kind[this.result.kind]} – ${t.requestStatus[this.result.status]}`),
       h("p", {}, this.result.message));
   }
