@@ -111,7 +111,7 @@ export class OrdergateOrderElement extends HTMLElement {
       this.codeStep = null;
       if (!options.quiet) this.problem = null;
       if (first) this.focusAfterRender = "og-heading"; // read out as focus lands on it
-      this.dispatch("ordergate-order", { number: order.number });
+      this.dispatch("ordergate-lookup", { number: order.number });
       this.render();
       return;
     }

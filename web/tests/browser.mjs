@@ -146,14 +146,20 @@ await check("#1008: a report too early shows the date it becomes possible", asyn
   await shot(page, "05-too-early-1008");
 });
 
-await check("#1009: a not-received report is accepted", async () => {
+await check("#1009: a not-received report is accepted, and the page hears of it", async () => {
   const page = await newPage();
   await lookUp(page, "en", "1009");
   await element(page).getByRole("button", { name: "Report not received…" }).click();
   await focusIs(page, "og-comment");
   await element(page).getByLabel("Comment (optional)").fill("Nothing in the mailbox or at the neighbours.");
+  await page.evaluate(() => {
+    window.heard = [];
+    document.addEventListener("ordergate-request", (event) => window.heard.push(event.detail));
+  });
   await element(page).getByRole("button", { name: "Report not received", exact: true }).click();
   await focusIs(page, "og-result");
+  const heard = await page.evaluate(() => window.heard);
+  assert(heard.length === 1 && heard[0].kind === "NOT_RECEIVED" && heard[0].status === "OPEN", `the page heard the request: ${JSON.stringify(heard)}`);
   const result = await element(page).locator("[part=result]").textContent();
   assert(result?.includes("Open"), `the report is open: ${result}`);
   await until("the report among earlier requests", async () =>
