@@ -1,10 +1,8 @@
 // <ordergate-order>: the customer's whole journey against an ordergate endpoint: look up,
 // status and shipments, cancel (with the code step), report not received, earlier requests.
 import { type Answer, newKey, send } from "./client";
-import { h, money, time } from "./dom";
+import { h } from "./dom";
 import type {
-  CustomerCancelReason,
-  EligibilityFragment,
   OrderStatusQuery,
   OrderStatusQueryVariables,
   ProblemFragment,
@@ -14,28 +12,19 @@ import type {
   RequestCancellationMutationVariables,
   RequestFragment,
   UserErrorCode,
+  CustomerCancelReason,
 } from "./generated/graphql";
 import { STYLES } from "./styles";
 import { type Language, TEXTS, type Texts, pickLanguage } from "./texts";
+import { type Action, type Actions, type Order, type Panel, type Problem, type Values, type View, lookupView, orderView } from "./views";
 
-export type Order = NonNullable<OrderStatusQuery["orderStatus"]["order"]>;
-type Action = "lookup" | "cancel" | "report";
+export type { Order } from "./views";
 
-const CANCEL_COMMENT_MAX = 500;
-const REPORT_COMMENT_MAX = 1000;
-const REASONS: CustomerCancelReason[] = [
-  "ORDERED_BY_MISTAKE", "CHANGED_MIND", "FOUND_CHEAPER", "DELIVERY_TOO_SLOW", "WRONG_ITEM_OR_SIZE", "OTHER",
-];
 // Where an INVALID_INPUT's `field` points, by its last segment.
 const FIELD_INPUTS: Record<string, string> = {
   orderNumber: "og-order-number", contact: "og-contact", reason: "og-reason",
   comment: "og-comment", verificationCode: "og-code",
 };
-
-interface Problem {
-  message: string;
-  field: string | null; // the id of the input at fault
-}
 
 export class OrdergateOrderElement extends HTMLElement {
   static readonly observedAttributes = ["endpoint", "lang", "order-number", "contact"];
@@ -43,9 +32,9 @@ export class OrdergateOrderElement extends HTMLElement {
   private readonly root: ShadowRoot;
   private readonly live: HTMLElement;
   private readonly view: HTMLElement;
-  private values = { orderNumber: "", contact: "", reason: "", comment: "", code: "" };
+  private values: Values = { orderNumber: "", contact: "", reason: "", comment: "", code: "" };
   private order: Order | null = null;
-  private panel: "none" | "cancel" | "report" = "none";
+  private panel: Panel = "none";
   private codeStep: { action: Action; message: string } | null = null;
   private lookupCode: string | null = null; // the code a locked order was opened with
   private problem: Problem | null = null;
@@ -54,6 +43,23 @@ export class OrdergateOrderElement extends HTMLElement {
   private blockedUntil = 0;
   private keys: Record<"cancel" | "report", string> = { cancel: newKey(), report: newKey() };
   private focusAfterRender: string | null = null;
+  private readonly actions: Actions = {
+    lookup: () => void this.lookup(),
+    submit: (action, withCode) => void this.submit(action, withCode),
+    resendCode: (action) => {
+      // The same request without a code: the server e-mails a new one.
+      if (action === "lookup") {
+        this.codeStep = null;
+        void this.lookup();
+      } else {
+        void this.submit(action, false);
+      }
+    },
+    open: (panel, focus) => this.open(panel, focus),
+    close: () => this.close(),
+    reset: () => this.reset(),
+    problem: (message, field) => this.showProblem(message, field),
+  };
 
   constructor() {
     super();
@@ -246,7 +252,11 @@ export class OrdergateOrderElement extends HTMLElement {
     // The view is rebuilt on every change: focus stays where it was unless a step moves it.
     const kept = this.root.activeElement?.id || null;
     this.view.lang = this.language;
-    this.view.replaceChildren(...(this.order ? this.orderView(this.order, t) : this.lookupView(t)));
+    const view: View = {
+      t, language: this.language, values: this.values, order: this.order, panel: this.panel,
+      codeStep: this.codeStep, problem: this.problem, result: this.result, busy: this.busy, blocked: this.blocked,
+    };
+    this.view.replaceChildren(...(this.order ? orderView(view, this.actions, this.order, t) : lookupView(view, this.actions, t)));
     const wanted = this.focusAfterRender ?? kept;
     const target = wanted ? this.root.getElementById(wanted) : null;
     if (target) {
@@ -257,195 +267,6 @@ export class OrdergateOrderElement extends HTMLElement {
 
   private get blocked(): boolean {
     return this.busy || Date.now() < this.blockedUntil;
-  }
-
-  private lookupView(t: Texts): Node[] {
-    const form = h("form", { part: "lookup-form", novalidate: true, "aria-busy": this.busy ? "true" : null,
-      onsubmit: (event: Event) => { event.preventDefault(); if (!this.blocked) void this.lookup(); } },
-      this.field("og-order-number", t.orderNumber, t.orderNumberHint,
-        this.input("og-order-number", "orderNumber", { autocomplete: "off", required: true, spellcheck: "false" })),
-      this.field("og-contact", t.contact, t.contactHint,
-        this.input("og-contact", "contact", { autocomplete: "email", required: true, spellcheck: "false" })),
-      this.problemView(),
-      h("button", { type: "submit", part: "button", disabled: this.blocked }, t.find));
-    const heading = h("h2", { part: "heading", id: "og-heading", tabindex: "-1" }, t.lookupHeading);
-    if (this.codeStep?.action !== "lookup") return [heading, form];
-    // A locked order opens only with the e-mailed code (step-up): ask for it in the form's place.
-    const problem = this.problemView();
-    return problem ? [heading, problem, this.codeView(t, "lookup")] : [heading, this.codeView(t, "lookup")];
-  }
-
-  private orderView(order: Order, t: Texts): Node[] {
-    const lang = this.language;
-    return [
-      h("h2", { part: "heading", id: "og-heading", tabindex: "-1" }, t.orderHeading(order.number)),
-      h("dl", { part: "summary" },
-        h("dt", {}, t.placed), h("dd", {}, time(order.placedAt, lang, "date")),
-        order.cancelledAt ? [h("dt", {}, t.cancelled), h("dd", {}, time(order.cancelledAt, lang, "date"))] : null,
-        h("dt", {}, t.total), h("dd", {}, money(order.total.amount, order.total.currencyCode, lang)),
-        h("dt", {}, t.payment), h("dd", { part: "state", "data-state": order.financialStatus }, t.financial[order.financialStatus]),
-        h("dt", {}, t.fulfilment), h("dd", { part: "state", "data-state": order.fulfillmentStatus }, t.fulfillment[order.fulfillmentStatus]),
-        h("dt", {}, t.returns), h("dd", { part: "state", "data-state": order.returnStatus }, t.returnStatus[order.returnStatus])),
-      h("section", { "aria-labelledby": "og-items" }, h("h3", { id: "og-items" }, t.items),
-        h("ul", { class: "plain", part: "items" }, order.lineItems.map((item) =>
-          h("li", {}, item.title, item.variantTitle ? ` (${item.variantTitle})` : "", ` ${t.quantity(item.quantity)}`)))),
-      this.shipmentsView(order, t),
-      this.resultView(t) ?? "",
-      this.panel === "none" && this.codeStep === null ? (this.problemView() ?? "") : "",
-      this.cancellationView(order.cancellation, t),
-      this.notReceivedView(order.notReceived, t),
-      this.requestsView(order, t),
-      h("button", { type: "button", class: "secondary", part: "button secondary", onclick: () => this.reset() }, t.otherOrder),
-    ].map((node) => (typeof node === "string" ? document.createTextNode(node) : node));
-  }
-
-  private shipmentsView(order: Order, t: Texts): HTMLElement {
-    const lang = this.language;
-    const list = order.shipments.map((shipment) => h("li", { part: "shipment" }, h("dl", {},
-      h("dt", {}, t.carrier), h("dd", {}, shipment.carrier ?? "–"),
-      h("dt", {}, t.shipmentStatus), h("dd", { part: "state", "data-state": shipment.status }, t.shipment[shipment.status]),
-      shipment.trackingNumber ? [h("dt", {}, t.tracking), h("dd", {},
-        shipment.trackingUrl
-          ? h("a", { href: shipment.trackingUrl, target: "_blank", rel: "noopener noreferrer", part: "tracking-link" },
-              `${shipment.trackingNumber} – ${t.trackParcel}`)
-          : shipment.trackingNumber)] : null,
-      h("dt", {}, t.shipped), h("dd", {}, time(shipment.shippedAt, lang, "date")),
-      shipment.estimatedDeliveryAt && !shipment.deliveredAt
-        ? [h("dt", {}, t.estimate), h("dd", {}, time(shipment.estimatedDeliveryAt, lang, "date"))] : null,
-      shipment.deliveredAt ? [h("dt", {}, t.delivered), h("dd", {}, time(shipment.deliveredAt, lang, "date"))] : null)));
-    return h("section", { "aria-labelledby": "og-shipments", part: "shipments" },
-      h("h3", { id: "og-shipments" }, t.shipments),
-      list.length ? h("ul", { class: "plain" }, list) : h("p", {}, t.noShipments));
-  }
-
-  private cancellationView(eligibility: EligibilityFragment, t: Texts): HTMLElement {
-    const section = h("section", { "aria-labelledby": "og-cancel-heading", part: "cancellation" },
-      h("h3", { id: "og-cancel-heading" }, t.cancellation));
-    if (!eligibility.eligible) {
-      section.append(h("p", { part: "eligibility" }, eligibility.message ?? ""));
-      return section;
-    }
-    if (eligibility.until) section.append(h("p", { part: "eligibility" }, `${t.cancelUntil} `, time(eligibility.until, this.language, "until")));
-    if (this.codeStep?.action === "cancel") {
-      section.append(this.problemView() ?? "", this.codeView(t, "cancel"));
-    } else if (this.panel === "cancel") {
-      section.append(this.cancelForm(t));
-    } else {
-      section.append(h("button", { type: "button", part: "button", onclick: () => this.open("cancel", "og-reason") }, t.cancelOrder));
-    }
-    return section;
-  }
-
-  private cancelForm(t: Texts): HTMLElement {
-    const select = h("select", { id: "og-reason", required: true, part: "input",
-      "aria-invalid": this.problem?.field === "og-reason" ? "true" : null,
-      "aria-describedby": this.problem?.field === "og-reason" ? "og-problem" : null,
-      onchange: (event: Event) => { this.values.reason = (event.target as HTMLSelectElement).value; } },
-      h("option", { value: "" }, t.chooseReason),
-      REASONS.map((reason) => h("option", { value: reason, selected: this.values.reason === reason }, t.reasons[reason])));
-    return h("form", { part: "cancel-form", novalidate: true, onsubmit: (event: Event) => {
-        event.preventDefault();
-        if (!this.values.reason) return this.showProblem(t.chooseReason, "og-reason");
-        if (!this.blocked) void this.submit("cancel", false);
-      } },
-      this.field("og-reason", t.reason, null, select),
-      this.field("og-comment", t.comment, t.commentHint(CANCEL_COMMENT_MAX), this.textarea(CANCEL_COMMENT_MAX)),
-      this.problemView(),
-      h("div", { class: "actions" },
-        h("button", { type: "submit", part: "button", disabled: this.blocked }, t.sendCancellation),
-        h("button", { type: "button", class: "secondary", part: "button secondary", onclick: () => this.close() }, t.back)));
-  }
-
-  private notReceivedView(eligibility: EligibilityFragment, t: Texts): HTMLElement {
-    const section = h("section", { "aria-labelledby": "og-report-heading", part: "not-received" },
-      h("h3", { id: "og-report-heading" }, t.notReceived));
-    if (!eligibility.eligible) {
-      section.append(h("p", { part: "eligibility" }, eligibility.message ?? ""));
-      if (eligibility.from) section.append(h("p", { part: "eligibility" }, `${t.reportFrom} `, time(eligibility.from, this.language, "from")));
-      return section;
-    }
-    if (this.codeStep?.action === "report") {
-      section.append(this.problemView() ?? "", this.codeView(t, "report"));
-    } else if (this.panel === "report") {
-      section.append(h("form", { part: "report-form", novalidate: true, onsubmit: (event: Event) => {
-          event.preventDefault();
-          if (!this.blocked) void this.submit("report", false);
-        } },
-        this.field("og-comment", t.comment, t.commentHint(REPORT_COMMENT_MAX), this.textarea(REPORT_COMMENT_MAX)),
-        this.problemView(),
-        h("div", { class: "actions" },
-          h("button", { type: "submit", part: "button", disabled: this.blocked }, t.sendReport),
-          h("button", { type: "button", class: "secondary", part: "button secondary", onclick: () => this.close() }, t.back))));
-    } else {
-      section.append(h("button", { type: "button", part: "button", onclick: () => this.open("report", "og-comment") }, t.reportOrder));
-    }
-    return section;
-  }
-
-  private codeView(t: Texts, action: Action): HTMLElement {
-    const resend = action === "lookup"
-      ? () => { this.codeStep = null; void this.lookup(); }
-      : () => void this.submit(action, false);
-    return h("form", { part: "code-form", novalidate: true, onsubmit: (event: Event) => {
-        event.preventDefault();
-        if (this.blocked) return;
-        if (action === "lookup") void this.lookup();
-        else void this.submit(action, true);
-      } },
-      h("h4", { id: "og-code-heading" }, t.codeHeading),
-      h("p", { id: "og-code-message", part: "message" }, this.codeStep?.message ?? ""),
-      this.field("og-code", t.code, t.codeHint, this.input("og-code", "code", {
-        inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]*", maxlength: "6", required: true })),
-      h("div", { class: "actions" },
-        h("button", { type: "submit", part: "button", disabled: this.blocked }, t.confirm),
-        h("button", { type: "button", class: "secondary", part: "button secondary", disabled: this.blocked, onclick: resend }, t.newCode),
-        h("button", { type: "button", class: "secondary", part: "button secondary", onclick: () => this.close() }, t.back)));
-  }
-
-  private requestsView(order: Order, t: Texts): HTMLElement {
-    const lang = this.language;
-    const items = order.requests.map((request) => h("li", { part: "request", "data-kind": request.kind, "data-status": request.status },
-      h("dl", {},
-        h("dt", {}, t.kind[request.kind]), h("dd", { part: "state", "data-state": request.status }, t.requestStatus[request.status]),
-        h("dt", {}, t.submitted), h("dd", {}, time(request.submittedAt, lang, "date")),
-        request.resolution ? [h("dt", {}, t.resolution), h("dd", {}, t.resolutions[request.resolution])] : null),
-      h("p", {}, request.message)));
-    return h("section", { "aria-labelledby": "og-requests", part: "requests" },
-      h("h3", { id: "og-requests" }, t.requestsHeading),
-      items.length ? h("ul", { class: "plain" }, items) : h("p", {}, t.noRequests));
-  }
-
-  private resultView(t: Texts): HTMLElement | null {
-    if (!this.result) return null;
-    return h("div", { class: "notice", id: "og-result", tabindex: "-1", part: "result" },
-      h("strong", {}, `${t.resultHeading}: ${t.kind[this.result.kind]} – ${t.requestStatus[this.result.status]}`),
-      h("p", {}, this.result.message));
-  }
-
-  private problemView(): HTMLElement | null {
-    if (!this.problem) return null;
-    return h("div", { class: "alert", id: "og-problem", tabindex: "-1", part: "error", role: "alert" },
-      h("strong", {}, this.t.errorHeading), h("p", {}, this.problem.message));
-  }
-
-  private field(id: string, label: string, hint: string | null, control: HTMLElement): HTMLElement {
-    if (hint) control.setAttribute("aria-describedby", [control.getAttribute("aria-describedby"), `${id}-hint`].filter(Boolean).join(" "));
-    return h("div", { part: "field" }, h("label", { for: id, part: "label" }, label),
-      hint ? h("span", { class: "hint", id: `${id}-hint` }, hint) : null, control);
-  }
-
-  private input(id: string, key: keyof typeof this.values, props: Record<string, string | boolean>): HTMLElement {
-    const invalid = this.problem?.field === id;
-    return h("input", { id, name: key, type: "text", part: "input", value: this.values[key], ...props,
-      "aria-invalid": invalid ? "true" : null, "aria-describedby": invalid ? "og-problem" : null,
-      oninput: (event: Event) => { this.values[key] = (event.target as HTMLInputElement).value; } });
-  }
-
-  private textarea(max: number): HTMLElement {
-    const invalid = this.problem?.field === "og-comment";
-    return h("textarea", { id: "og-comment", name: "comment", maxlength: String(max), part: "input", value: this.values.comment,
-      "aria-invalid": invalid ? "true" : null, "aria-describedby": invalid ? "og-problem" : null,
-      oninput: (event: Event) => { this.values.comment = (event.target as HTMLTextAreaElement).value; } });
   }
 
   private open(panel: "cancel" | "report", focus: string): void {
