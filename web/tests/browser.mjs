@@ -44,7 +44,7 @@ function assert(condition, message) {
   if (!condition) throw new Error(message);
 }
 
-async function until(what, probe, timeout = 10_000) {
+async function until(what, probe, timeout = 20_000) {
   const deadline = Date.now() + timeout;
   let last;
   while (Date.now() < deadline) {
