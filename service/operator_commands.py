@@ -147,7 +147,8 @@ def cmd_report_cancellations(args: argparse.Namespace) -> int:
         return made, refused
 
     made, refused = asyncio.run(with_connection(database_url(settings), read))
-    print(f"cancellation requests {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC")  # noqa: T201
+    start, end = since.astimezone(UTC), until.astimezone(UTC)  # `today` is the shop's midnight
+    print(f"cancellation requests {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")  # noqa: T201
     print(f"{'customer reason':<22} {'status':<24} {'requests':>8}")  # noqa: T201
     for row in made:
         print(f"{row.customer_reason:<22} {row.status:<24} {row.count:>8}")  # noqa: T201

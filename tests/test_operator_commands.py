@@ -207,3 +207,19 @@ def test_sandbox_staff_reads_its_order_with_the_same_parser() -> None:
 
     assert result.returncode == 2
     assert "ORDER 'order ten-twelve' is not an order" in result.stderr
+
+
+def test_a_date_is_the_shops_midnight_and_the_report_says_it_in_utc(
+    shop_records: str, tmp_path: Path
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("cancellation:\n  timezone: Europe/Oslo\n")
+    env = {"DATABASE_URL": shop_records, "ORDERGATE_POLICY_FILE": str(policy)}
+    result = run(
+        "report", "cancellations", "--since", "2026-11-01", "--until", "2026-11-02", env=env
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "cancellation requests 2026-10-31 23:00 to 2026-11-01 23:00 UTC"
+    )
