@@ -47,6 +47,8 @@ def database_url(settings: Settings) -> str:
             file=sys.stderr,
         )
         return dsn
+    if settings.is_production:
+        raise ConfigurationError("DATABASE_URL is required for this command")
     raise ConfigurationError(
         "DATABASE_URL is required for this command (or run it where `ordergate dev` keeps its "
         f"data: ORDERGATE_DATA_DIR, now {settings.data_dir})"

@@ -223,3 +223,13 @@ def test_a_date_is_the_shops_midnight_and_the_report_says_it_in_utc(
     assert result.stdout.splitlines()[0] == (
         "cancellation requests 2026-10-31 23:00 to 2026-11-01 23:00 UTC"
     )
+
+
+def test_production_never_falls_back_to_a_dev_database(tmp_path: Path) -> None:
+    (tmp_path / "postgres").mkdir()
+    (tmp_path / "postgres" / "PG_VERSION").write_text("18\n")
+    env = {"ORDERGATE_ENV": "production", "ORDERGATE_DATA_DIR": str(tmp_path)}
+    result = run("audit", "verify", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ordergate: DATABASE_URL is required for this command"
