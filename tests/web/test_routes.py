@@ -13,7 +13,7 @@ from service.app import create_app
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.server import SandboxShop
 from service.web_assets import ELEMENT_SCRIPT
-from tests.api.conftest import http_client, sandbox_settings, serving
+from tests.api.conftest import sandbox_settings, serving
 from tests.conftest import DatabaseFactory
 
 PRODUCTION = {
@@ -26,7 +26,7 @@ PRODUCTION = {
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with http_client() as session:
+    async with aiohttp.ClientSession() as session:
         yield session
 
 
