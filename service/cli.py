@@ -1,5 +1,5 @@
-"""`ordergate dev | serve | migrate | audit … | report … | shopify webhooks | sandbox staff`:
-parse, then call; no logic here."""
+"""`ordergate dev | serve | migrate | audit … | privacy … | report … | shopify webhooks |
+sandbox staff`: parse, then call; no logic here."""
 
 from __future__ import annotations
 
@@ -24,14 +24,16 @@ from service.app import create_app
 from service.client_address import parse_networks
 from service.config import ConfigurationError, Settings
 from service.connections import ConnectionLimits, guarded_protocol
+from service.customer_input import OrderArgument, order_argument
 from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
+from service.orders.privacy import Privacy
 from service.policy import Policy, PolicyError, load_policy
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.remote import SandboxNotRunning, StaffRequestRefused, request_staff_action
 from service.sandbox.server import SANDBOX_STATE_FILE, STAFF_ACTIONS
 from service.shopify_webhooks import COMPLIANCE_TOPICS, app_toml, check_url, subscribe_shop
-from service.storage import audit, database, reports
+from service.storage import audit, database, personal_data, reports
 from service.storage.database import Connection
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -196,6 +198,90 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _month(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a month as YYYY-MM, e.g. 2025-11") from None
+
+
+def cmd_audit_prune(args: argparse.Namespace) -> int:
+    """Drop whole audit partitions of months before `--before`; the chain head stays."""
+    if args.before > datetime.now(UTC):
+        raise ConfigurationError("--before lies in the future")
+    dropped = asyncio.run(
+        _with_connection(
+            _require_database(_settings()),
+            lambda conn: audit.drop_partitions_before(conn=conn, cutoff=args.before),
+        )
+    )
+    for name in dropped:
+        print(f"dropped {name}")  # noqa: T201
+    print(f"{len(dropped)} partition(s) before {args.before:%Y-%m} dropped")  # noqa: T201
+    return 0
+
+
+def _order_argument(settings: Settings) -> Callable[[str], OrderArgument]:
+    def parse(typed: str) -> OrderArgument:
+        parsed = order_argument(
+            typed,
+            prefix=settings.shopify_order_name_prefix,
+            suffix=settings.shopify_order_name_suffix,
+        )
+        if parsed is None:
+            raise ConfigurationError(
+                f"--order {typed!r} is not an order: give #1001, 1001 or a gid"
+            )
+        return parsed
+
+    return parse
+
+
+async def _privacy(dsn: str, typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
+    pool = await database.create_pool(dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS)
+    try:
+        argument = _order_argument(_settings())(typed)
+        order_id = argument.gid
+        if order_id is None:
+            assert argument.name is not None
+            async with pool.acquire() as conn:
+                named = await personal_data.order_ids_named(conn=conn, name=argument.name)
+            if len(named) != 1:
+                raise ConfigurationError(
+                    f"no order named {argument.name} is known from customer requests here: "
+                    "give its gid (gid://shopify/Order/…)"
+                )
+            order_id = named[0]
+        return await work(Privacy(pool=pool, clock=lambda: datetime.now(UTC)), order_id)
+    finally:
+        await pool.close()
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    """Everything ordergate holds on one order, as one JSON document."""
+    document = asyncio.run(
+        _privacy(
+            _require_database(_settings()),
+            args.order,
+            lambda privacy, order_id: privacy.export(order_id),
+        )
+    )
+    print(json.dumps(document, default=str, ensure_ascii=False, indent=2))  # noqa: T201
+    return 0
+
+
+def cmd_privacy_redact(args: argparse.Namespace) -> int:
+    """Erase the personal data held on one order, as a customers/redact webhook does."""
+
+    async def redact(privacy: Privacy, order_id: str) -> tuple[str, personal_data.Erased]:
+        return order_id, await privacy.erase_orders([order_id], reason="privacy redact")
+
+    order_id, erased = asyncio.run(_privacy(_require_database(_settings()), args.order, redact))
+    counts = ", ".join(f"{name} {count}" for name, count in erased.as_details().items())
+    print(f"erased the personal data of {order_id}: {counts}")  # noqa: T201
+    return 0
+
+
 def cmd_report_cancellations(args: argparse.Namespace) -> int:
     """Counts of cancellation requests by the customer's reason and outcome."""
     until = args.until or datetime.now(UTC)
@@ -299,6 +385,20 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_timestamp, help="from this time (ISO 8601)")
     export.add_argument("--until", type=_timestamp, help="before this time (ISO 8601)")
     export.set_defaults(run=cmd_audit_export)
+    prune = audit_commands.add_parser("prune", help="drop whole partitions of old months")
+    prune.add_argument(
+        "--before", required=True, type=_month, help="drop months before this one (YYYY-MM)"
+    )
+    prune.set_defaults(run=cmd_audit_prune)
+    privacy = commands.add_parser("privacy", help="personal data held on an order (CONTRACT §7)")
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    for name, run, text in (
+        ("export", cmd_privacy_export, "everything held on the order, as JSON"),
+        ("redact", cmd_privacy_redact, "erase the personal data held on the order"),
+    ):
+        command = privacy_commands.add_parser(name, help=text)
+        command.add_argument("--order", required=True, help="#1001, 1001 or a gid")
+        command.set_defaults(run=run)
     report = commands.add_parser("report", help="merchant reports")
     report_commands = report.add_subparsers(dest="report_command", required=True)
     cancellations = report_commands.add_parser(

@@ -274,6 +274,9 @@ async def migrate(
     unbounded (an index build takes what it takes); connecting is bounded and keepalives find
     a dead network. Pass `bounds` to bound them.
     """
+    # Imported here: the steps use the audit module, which imports this one.
+    from service.storage.migration_steps import STEPS
+
     migrations = load_migrations(directory)
     conn = await asyncpg.connect(
         dsn,
@@ -290,6 +293,9 @@ async def migrate(
         for migration in _unapplied(migrations, await _applied(conn)):
             async with conn.transaction():
                 await conn.execute(migration.sql)
+                step = STEPS.get(migration.name)
+                if step is not None:
+                    await step(conn)
                 await conn.execute(RECORD_APPLIED, migration.name, migration.checksum)
             applied_now.append(migration.name)
         return applied_now
