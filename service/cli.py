@@ -229,9 +229,7 @@ def _order_argument(settings: Settings) -> Callable[[str], OrderArgument]:
             suffix=settings.shopify_order_name_suffix,
         )
         if parsed is None:
-            raise ConfigurationError(
-                f"--order {typed!r} is not an order: give #1001, 1001 or a gid"
-            )
+            raise ConfigurationError(f"--order {typed!r} is not #1001, 1001 or an order gid")
         return parsed
 
     return parse

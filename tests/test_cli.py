@@ -98,6 +98,35 @@ def test_audit_export_filters_by_order(audited_database: str) -> None:
     assert {line["order_id"] for line in lines} == {"gid://shopify/Order/1"}
 
 
+def test_privacy_redact_takes_a_gid_and_the_chain_still_verifies(audited_database: str) -> None:
+    env = {"DATABASE_URL": audited_database}
+    redact = run("privacy", "redact", "--order", "gid://shopify/Order/1", env=env)
+    assert redact.returncode == 0, redact.stderr
+    assert "audit_rows 2" in redact.stdout
+    exported = json.loads(
+        run("privacy", "export", "--order", "gid://shopify/Order/1", env=env).stdout
+    )
+    assert [e["client_address"] for e in exported["audit_events"]] == [None, None, None]
+    assert "4 event(s)" not in run("audit", "verify", env=env).stdout  # the erasure is audited
+    assert run("audit", "verify", env=env).returncode == 0
+
+
+def test_privacy_commands_refuse_what_is_not_an_order(audited_database: str) -> None:
+    result = run(
+        "privacy", "export", "--order", "ada@example.com", env={"DATABASE_URL": audited_database}
+    )
+    assert result.returncode == 2
+    assert "not #1001, 1001 or an order gid" in result.stderr
+
+
+def test_audit_prune_drops_past_months_and_verify_passes(audited_database: str) -> None:
+    env = {"DATABASE_URL": audited_database}
+    result = run("audit", "prune", "--before", "2020-01", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "0 partition(s) before 2020-01 dropped" in result.stdout
+    assert run("audit", "prune", "--before", "2999-01", env=env).returncode == 2
+
+
 def test_report_cancellations_counts_by_reason_and_outcome(audited_database: str) -> None:
     result = run("report", "cancellations", env={"DATABASE_URL": audited_database})
     assert result.returncode == 0, result.stderr
