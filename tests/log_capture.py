@@ -33,6 +33,17 @@ class LineCapture(logging.Handler):
         self.lines.append(self.format(record))
 
 
+# The tests' client addresses come from the documentation ranges (RFC 5737, RFC 3849); logs
+# may carry their networks (`198.51.100.0/24`), never one whole address, in any field.
+_TEST_ADDRESS = re.compile(
+    r"\b(?:192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}(?:/\d+)?|\b2001:db8[0-9a-f:]*(?:/\d+)?"
+)
+
+
+def _whole_test_address(line: str) -> bool:
+    return any("/" not in found for found in _TEST_ADDRESS.findall(line))
+
+
 def _whole_client_address(line: str) -> bool:
     """A `client_address` field that names one host, not the /24 or /48 logs keep."""
     try:
@@ -54,7 +65,10 @@ def personal_data_in(lines: list[str]) -> list[str]:
     return [
         line
         for line in lines
-        if _PERSONAL.search(line) or any(p in line for p in phones) or _whole_client_address(line)
+        if _PERSONAL.search(line)
+        or any(p in line for p in phones)
+        or _whole_client_address(line)
+        or _whole_test_address(line)
     ]
 
 
