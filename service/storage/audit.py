@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from service.storage.database import Connection
+from service.storage.connection import Connection
 
 GENESIS_HASH = "0" * 64
 PERSONAL_DETAIL_KEYS = frozenset({"client_request_id", "comment", "contact"})

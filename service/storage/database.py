@@ -18,10 +18,11 @@ from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 from service.paths import MIGRATIONS_DIR
 
-logger = logging.getLogger(__name__)
+# Re-exported: storage modules have long imported it from here.
+from service.storage.connection import Connection as Connection
+from service.storage.migration_steps import STEPS
 
-Connection = asyncpg.Connection | PoolConnectionProxy
-"""A plain connection or one borrowed from a pool: service functions take either."""
+logger = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -274,9 +275,6 @@ async def migrate(
     unbounded (an index build takes what it takes); connecting is bounded and keepalives find
     a dead network. Pass `bounds` to bound them.
     """
-    # Imported here: the steps use the audit module, which imports this one.
-    from service.storage.migration_steps import STEPS
-
     migrations = load_migrations(directory)
     conn = await asyncpg.connect(
         dsn,

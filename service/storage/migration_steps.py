@@ -20,7 +20,7 @@ from service.storage.audit import (
     chain_hash,
     seal_personal,
 )
-from service.storage.database import Connection
+from service.storage.connection import Connection
 
 BATCH = 5000
 
