@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import asyncpg
 import uvicorn
 from pydantic import SecretStr, ValidationError
 from starlette.applications import Starlette
@@ -27,6 +28,7 @@ from service.connections import ConnectionLimits, guarded_protocol
 from service.customer_input import OrderArgument, order_argument
 from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
+from service.operator_shop import order_id_named
 from service.orders.privacy import Privacy
 from service.policy import Policy, PolicyError, load_policy
 from service.sandbox.demo import DEMO_ORDERS
@@ -235,21 +237,37 @@ def _order_argument(settings: Settings) -> Callable[[str], OrderArgument]:
     return parse
 
 
-async def _privacy(dsn: str, typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
-    pool = await database.create_pool(dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS)
+async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
+    """The gid of the order typed: as given, else by name from the requests held, else from
+    the shop itself (an order only ever looked up)."""
+    argument = _order_argument(settings)(typed)
+    if argument.gid is not None:
+        return argument.gid
+    assert argument.name is not None
+    async with pool.acquire() as conn:
+        named = await personal_data.order_ids_named(conn=conn, name=argument.name)
+    if len(named) == 1:
+        return named[0]
+    found = None
+    if not settings.uses_sandbox:
+        try:
+            found = await order_id_named(settings, argument.name)
+        except UpstreamUnavailable as error:
+            raise ConfigurationError(
+                f"the shop could not be reached ({error}): give a gid"
+            ) from None
+    if found is None:
+        raise ConfigurationError(f"no order named {argument.name} found: give its gid")
+    return found
+
+
+async def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
+    settings = _settings()
+    pool = await database.create_pool(
+        _require_database(settings), min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS
+    )
     try:
-        argument = _order_argument(_settings())(typed)
-        order_id = argument.gid
-        if order_id is None:
-            assert argument.name is not None
-            async with pool.acquire() as conn:
-                named = await personal_data.order_ids_named(conn=conn, name=argument.name)
-            if len(named) != 1:
-                raise ConfigurationError(
-                    f"no order named {argument.name} is known from customer requests here: "
-                    "give its gid (gid://shopify/Order/…)"
-                )
-            order_id = named[0]
+        order_id = await _order_id(settings, pool, typed)
         return await work(Privacy(pool=pool, clock=lambda: datetime.now(UTC)), order_id)
     finally:
         await pool.close()
@@ -257,13 +275,7 @@ async def _privacy(dsn: str, typed: str, work: Callable[[Privacy, str], Awaitabl
 
 def cmd_privacy_export(args: argparse.Namespace) -> int:
     """Everything ordergate holds on one order, as one JSON document."""
-    document = asyncio.run(
-        _privacy(
-            _require_database(_settings()),
-            args.order,
-            lambda privacy, order_id: privacy.export(order_id),
-        )
-    )
+    document = asyncio.run(_privacy(args.order, lambda privacy, order_id: privacy.export(order_id)))
     print(json.dumps(document, default=str, ensure_ascii=False, indent=2))  # noqa: T201
     return 0
 
@@ -274,7 +286,7 @@ def cmd_privacy_redact(args: argparse.Namespace) -> int:
     async def redact(privacy: Privacy, order_id: str) -> tuple[str, personal_data.Erased]:
         return order_id, await privacy.erase_orders([order_id], reason="privacy redact")
 
-    order_id, erased = asyncio.run(_privacy(_require_database(_settings()), args.order, redact))
+    order_id, erased = asyncio.run(_privacy(args.order, redact))
     counts = ", ".join(f"{name} {count}" for name, count in erased.as_details().items())
     print(f"erased the personal data of {order_id}: {counts}")  # noqa: T201
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from service.sandbox.demo import ORDER_ID_BASE
 from service.sandbox.server import SANDBOX_STATE_FILE, SandboxShop, start_sandbox
 from service.shopify_webhooks import ORDER_TOPICS
 from service.storage import audit
@@ -328,3 +329,26 @@ def test_sandbox_staff_without_a_running_sandbox(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "start `ordergate dev` first" in result.stderr
+
+
+async def test_privacy_redact_finds_an_order_only_looked_up_in_the_shop(
+    sandbox: SandboxShop, make_database: DatabaseFactory
+) -> None:
+    dsn = await make_database()
+    gid = f"gid://shopify/Order/{ORDER_ID_BASE + 1001}"  # #1001 in the sandbox shop
+    conn = await asyncpg.connect(dsn)
+    try:
+        looked_up = audit.AuditEvent("orderStatus", "r1", "198.51.100.44", gid)
+        await audit.append(conn=conn, events=[looked_up])
+    finally:
+        await conn.close()
+    env = {
+        "DATABASE_URL": dsn,
+        "SHOPIFY_ADMIN_ENDPOINT": sandbox.endpoint,
+        "SHOPIFY_ADMIN_TOKEN": sandbox.admin_token,
+    }
+
+    result = await run_beside("privacy", "redact", "--order", "#1001", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert f"erased the personal data of {gid}: audit_rows 1" in result.stdout
