@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from service.metrics import Metrics
 from service.models import AuditOperation, RequestKind, RequestStatus
 from service.orders.privacy import Privacy
 from service.orders.retention import RetentionWorker
@@ -160,14 +161,13 @@ async def test_retention_erases_only_what_is_older_than_the_policy(pool: asyncpg
     await _order_data(pool, OTHER, at=later)
     async with pool.acquire() as conn:
         await append(conn=conn, events=[_event(OTHER, at=later)])
-    erased: list[tuple[str, int]] = []
-    now = start + timedelta(days=366)
-    privacy = Privacy(pool=pool, clock=lambda: now, on_erased=lambda *e: erased.append(e), batch=1)
+    metrics, now = Metrics(), start + timedelta(days=366)
+    privacy = Privacy(pool=pool, clock=lambda: now, on_erased=metrics.personal_data_erased, batch=1)
 
     rows = await RetentionWorker(privacy=privacy, retention=timedelta(days=365)).run_once()
 
     assert rows == 5
-    assert erased == [("retention", 5)]
+    assert b'ordergate_personal_data_erased_total{reason="retention"} 5.0' in metrics.render()
     assert ADDRESS not in str(await privacy.export(ORDER))
     assert "PRIVACY-MARK" in str(await privacy.export(OTHER))
     async with pool.acquire() as conn:
