@@ -20,11 +20,13 @@ from service.api.endpoint import GraphQLEndpoint, identify
 from service.api.guard import RequestGuard
 from service.api.schema import build_schema
 from service.config import Settings
+from service.demo_page import demo_page
 from service.metrics import Metrics
 from service.metrics_server import serving_metrics
 from service.policy import Policy, load_policy
 from service.runtime import Runtime, open_runtime, utc_now
 from service.storage.database import check_ready
+from service.web_assets import asset_routes
 from service.webhooks.intake import WebhookIntake, shopify_webhook
 
 CORS_MAX_AGE_SECONDS = 600
@@ -144,7 +146,9 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/webhooks/shopify", shopify_webhook, methods=["POST"]),
+        *asset_routes(dev=not settings.is_production),
     ]
     if not settings.is_production:
         routes.append(Route("/dev/mail", dev_mail))
+        routes.append(Route("/", demo_page))
     return Starlette(routes=routes, middleware=[_cors(settings)], lifespan=lifespan)

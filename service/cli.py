@@ -137,9 +137,9 @@ def _dev_secret(data_dir: Path) -> SecretStr:
 
 
 def _print_demo_orders(settings: Settings) -> None:
-    url = f"http://{settings.listen_host}:{settings.port}/graphql"
-    mail = f"http://{settings.listen_host}:{settings.port}/dev/mail"
-    lines = [f"ordergate dev: GraphiQL on {url} with the sandbox shop."]
+    base = f"http://{settings.listen_host}:{settings.port}"
+    url, mail = f"{base}/graphql", f"{base}/dev/mail"
+    lines = [f"ordergate dev: the demo storefront on {base}/, GraphiQL on {url}, the sandbox shop."]
     if settings.smtp_url is None:
         lines.append(f"Customer e-mail (codes, receipts) lands in the embedded mailbox: {mail}")
     lines.append("Act as staff in the sandbox shop: ordergate sandbox staff cancel 1012")
