@@ -59,10 +59,18 @@ async def dev_mail(request: Request) -> Response:
     return HTMLResponse(mailbox.render_page(), headers={"Content-Security-Policy": policy})
 
 
+# A storefront's own dev server (Hydrogen, Next.js, Vite: localhost on some port) against
+# `ordergate dev`, so that the element's two lines work with no setting. Never in production,
+# and never once ORDERGATE_CORS_ORIGINS names origins.
+DEV_LOOPBACK_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?"
+
+
 def _cors(settings: Settings) -> Middleware:
+    loopback = not settings.is_production and not settings.cors_origins
     return Middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
+        allow_origin_regex=DEV_LOOPBACK_ORIGINS if loopback else None,
         allow_methods=["GET", "POST"],
         allow_headers=["content-type", "accept-language", "x-request-id"],
         expose_headers=["x-request-id", "retry-after"],

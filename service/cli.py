@@ -1,5 +1,5 @@
-"""The `ordergate` command line (dev, serve, migrate, audit, report, shopify, sandbox): parse,
-then call."""
+"""The `ordergate` command line (dev, serve, migrate, audit, privacy, report, shopify, sandbox):
+parse, then call."""
 
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ from service.operator_commands import (
     add_command,
     add_operator_commands,
     database_url,
-    order_argument,
     settings_from_env,
+    typed_order,
 )
 from service.policy import Policy, PolicyError, load_policy
+from service.privacy_commands import add_privacy_commands
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.remote import SandboxNotRunning, StaffRequestRefused, request_staff_action
 from service.sandbox.server import SANDBOX_STATE_FILE, STAFF_ACTIONS
@@ -183,7 +184,7 @@ def cmd_sandbox_staff(args: argparse.Namespace) -> int:
     """Act as the sandbox shop's staff on an order, in the sandbox `ordergate dev` runs."""
     settings = settings_from_env()
     state_file = settings.data_dir.resolve() / SANDBOX_STATE_FILE
-    order = order_argument(args.order, settings, option="ORDER")
+    order = typed_order(args.order, settings, option="ORDER")
     try:
         typed = order.name or order.gid or args.order
         outcome = request_staff_action(state_file, args.action.replace("-", "_"), typed)
@@ -271,6 +272,7 @@ def parser() -> argparse.ArgumentParser:
         environment=DATABASE_ENV,
     ).set_defaults(run=cmd_migrate)
     add_operator_commands(commands)
+    add_privacy_commands(commands)
     _shop_commands(commands)
     return top
 

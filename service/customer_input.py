@@ -96,31 +96,25 @@ def canonical_order_name(typed: str, *, prefix: str = "#", suffix: str = "") -> 
 
 
 ORDER_GID_PREFIX = "gid://shopify/Order/"
+_ORDER_GID = re.compile(r"^gid://shopify/Order/[1-9][0-9]{0,19}$")
 
 
 @dataclass(frozen=True, slots=True)
 class OrderArgument:
-    """An order as a person named it: by the shop's order name, by its gid, or (bare digits)
-    by either, since `1001` is a name and `5800001001` the id in an admin URL."""
+    """An order as an operator typed it: exactly one of its gid or its canonical name."""
 
-    name: str | None
-    gid: str | None
+    gid: str | None = None
+    name: str | None = None
 
 
-def parse_order_argument(
-    typed: str, *, prefix: str = "#", suffix: str = ""
-) -> OrderArgument | None:
-    """What an operator typed for an order (`#1001`, `1001`, `gid://shopify/Order/…`), or None
-    when it cannot name one. Every command that takes an order reads it with this."""
+def order_argument(typed: str, *, prefix: str = "#", suffix: str = "") -> OrderArgument | None:
+    """`#1001`, `1001` (a name, as the shop writes it) or `gid://shopify/Order/…` as typed on a
+    command line; None when it is none of them. Commands taking an order share this one."""
     text = typed.strip()
-    if text.startswith(ORDER_GID_PREFIX):
-        digits = text.removeprefix(ORDER_GID_PREFIX)
-        return OrderArgument(name=None, gid=text) if _DIGITS.match(digits) else None
+    if _ORDER_GID.match(text):
+        return OrderArgument(gid=text)
     name = canonical_order_name(text, prefix=prefix, suffix=suffix)
-    if name is None:
-        return None
-    gid = f"{ORDER_GID_PREFIX}{text}" if _DIGITS.match(text) else None
-    return OrderArgument(name=name, gid=gid)
+    return OrderArgument(name=name) if name is not None else None
 
 
 VERIFICATION_CODE_DIGITS = 6

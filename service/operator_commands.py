@@ -13,11 +13,11 @@ from typing import TypeAlias, TypeVar
 
 from service.command_input import TIME_FORMS, TimeNotUnderstood, parse_when
 from service.config import ConfigurationError, Settings
-from service.customer_input import OrderArgument, parse_order_argument
+from service.customer_input import OrderArgument, order_argument
 from service.dev_database import dev_database_exists, open_dev_database
 from service.policy import load_policy
 from service.storage import audit, database, reports, storage_errors
-from service.storage.database import Connection
+from service.storage.connection import Connection
 from service.storage.order_names import order_ids_named
 
 REPORT_DEFAULT_PERIOD = timedelta(days=30)
@@ -106,7 +106,7 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     """Audit events as JSON lines, filtered by order and time; exit 1 when none matched."""
     settings = settings_from_env()
     since, until = _period(args, settings)
-    order = order_argument(args.order, settings) if args.order is not None else None
+    order = typed_order(args.order, settings) if args.order is not None else None
     written = asyncio.run(
         with_connection(
             database_url(settings),
@@ -118,20 +118,40 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def order_argument(typed: str, settings: Settings, *, option: str = "--order") -> OrderArgument:
-    """An order as a person typed it (`#1001`, `1001`, a gid) for any command that takes one;
-    exit 2 when it cannot name an order."""
-    order = parse_order_argument(
+def typed_order(typed: str, settings: Settings, *, option: str = "--order") -> OrderArgument:
+    """An order as a person typed it (`#1001`, `1001`, a gid), for every command that takes
+    one (`customer_input.order_argument`); exit 2 when it cannot name an order."""
+    order = order_argument(
         typed,
         prefix=settings.shopify_order_name_prefix,
         suffix=settings.shopify_order_name_suffix,
     )
     if order is None:
-        raise ConfigurationError(
-            f"{option} {typed!r} is not an order: give its number as on the receipt (#1001, "
-            "1001) or its gid (gid://shopify/Order/…)"
-        )
+        raise ConfigurationError(f"{option} {typed!r} is not #1001, 1001 or an order gid")
     return order
+
+
+def _month(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a month as YYYY-MM, e.g. 2025-11") from None
+
+
+def cmd_audit_prune(args: argparse.Namespace) -> int:
+    """Drop whole audit partitions of months before `--before`; the chain head stays."""
+    if args.before > datetime.now(UTC):
+        raise ConfigurationError("--before lies in the future")
+    dropped = asyncio.run(
+        with_connection(
+            database_url(settings_from_env()),
+            lambda conn: audit.drop_partitions_before(conn=conn, cutoff=args.before),
+        )
+    )
+    for name in dropped:
+        print(f"dropped {name}")  # noqa: T201
+    print(f"{len(dropped)} partition(s) before {args.before:%Y-%m} dropped")  # noqa: T201
+    return 0
 
 
 def cmd_report_cancellations(args: argparse.Namespace) -> int:
@@ -245,6 +265,16 @@ def _audit_commands(commands: Commands) -> None:
     export.add_argument("--since", type=_time_text, help=f"from this time ({TIME_HELP})")
     export.add_argument("--until", type=_time_text, help=f"before this time ({TIME_HELP})")
     export.set_defaults(run=cmd_audit_export)
+    prune = add_command(
+        audit_commands,
+        "prune",
+        "drop whole partitions of months before --before; the chain still verifies",
+        environment=DATABASE_ENV,
+    )
+    prune.add_argument(
+        "--before", required=True, type=_month, help="drop months before this one (YYYY-MM)"
+    )
+    prune.set_defaults(run=cmd_audit_prune)
 
 
 def _report_commands(commands: Commands) -> None:

@@ -123,7 +123,7 @@ def test_audit_export_refuses_what_cannot_be_an_order(shop_records: str) -> None
     result = run("audit", "export", "--order", "last week's", env={"DATABASE_URL": shop_records})
 
     assert result.returncode == 2
-    assert "is not an order" in result.stderr
+    assert "is not #1001, 1001 or an order gid" in result.stderr
 
 
 def test_audit_verify_on_an_unreachable_database_is_one_line_and_exit_2() -> None:
@@ -206,7 +206,7 @@ def test_sandbox_staff_reads_its_order_with_the_same_parser() -> None:
     result = run("sandbox", "staff", "cancel", "order ten-twelve")
 
     assert result.returncode == 2
-    assert "ORDER 'order ten-twelve' is not an order" in result.stderr
+    assert "ORDER 'order ten-twelve' is not #1001, 1001 or an order gid" in result.stderr
 
 
 def test_a_date_is_the_shops_midnight_and_the_report_says_it_in_utc(

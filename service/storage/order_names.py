@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.storage.database import Connection
+from service.storage.connection import Connection
 
 # A request row names its order; lookups and refusals write the name into their audit details.
 _IDS_NAMED = """

@@ -132,3 +132,24 @@ async def test_graphiql_assets_keep_their_licences_and_stay_in_their_folder(
     for escape in ("..%2Fapp.py", "%2E%2E%2F%2E%2E%2Fpyproject.toml", ".hidden", "nothing.js"):
         async with http.get(f"{dev}/graphiql/{escape}") as response:
             assert response.status == 404, escape
+
+
+async def _preflight(http: aiohttp.ClientSession, url: str, origin: str) -> str | None:
+    headers = {"Origin": origin, "Access-Control-Request-Method": "POST"}
+    async with http.options(f"{url}/graphql", headers=headers) as answer:
+        return answer.headers.get("Access-Control-Allow-Origin")
+
+
+async def test_dev_lets_a_storefront_dev_server_on_loopback_call_graphql(
+    dev: str, http: aiohttp.ClientSession
+) -> None:
+    for origin in ("http://localhost:3000", "http://127.0.0.1:5173", "http://[::1]:8080"):
+        assert await _preflight(http, dev, origin) == origin
+    assert await _preflight(http, dev, "https://shop.example.com") is None
+    assert await _preflight(http, dev, "http://localhost.evil.example") is None
+
+
+async def test_production_answers_no_origin_it_was_not_given(
+    production: str, http: aiohttp.ClientSession
+) -> None:
+    assert await _preflight(http, production, "http://localhost:3000") is None
