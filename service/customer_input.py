@@ -1,9 +1,11 @@
-"""Pure checks of what customers type: order numbers, lengths, control characters, keys."""
+"""Pure checks of what people type: order numbers (customers and operators alike), lengths,
+control characters, keys."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from service.models import Refusal, UserErrorCode
 
@@ -26,9 +28,11 @@ def clean_text(value: str) -> str:
     ).strip()
 
 
-def _invalid(field: str, problem: str, *, limit: int | None = None) -> Refusal:
+def _invalid(
+    field: str, problem: str, *, limit: int | None = None, within: tuple[str, ...] = ("input",)
+) -> Refusal:
     return Refusal(
-        code=UserErrorCode.INVALID_INPUT, field=("input", field), problem=problem, limit=limit
+        code=UserErrorCode.INVALID_INPUT, field=(*within, field), problem=problem, limit=limit
     )
 
 
@@ -55,13 +59,17 @@ def check_idempotency_key(value: str | None) -> Refusal | None:
     return None
 
 
-def check_identity(order_number: str, contact: str) -> Refusal | None:
-    """Order number and contact must be present and of sane length."""
+def check_identity(
+    order_number: str, contact: str, *, within: tuple[str, ...] = ("input",)
+) -> Refusal | None:
+    """Order number and contact must be present and of sane length: the same answer for the
+    lookup (`within=()`, its arguments) and both mutations (their `input`), decided before
+    any order is read, so it tells nothing about which orders exist."""
     for field, value in (("orderNumber", order_number), ("contact", contact)):
         if not value.strip():
-            return _invalid(field, "REQUIRED")
+            return _invalid(field, "REQUIRED", within=within)
         if len(value) > CONTACT_LIMIT:
-            return _invalid(field, "TOO_LONG", limit=CONTACT_LIMIT)
+            return _invalid(field, "TOO_LONG", limit=CONTACT_LIMIT, within=within)
     return None
 
 
@@ -85,6 +93,28 @@ def canonical_order_name(typed: str, *, prefix: str = "#", suffix: str = "") -> 
     if not _DIGITS.match(core):
         return None
     return f"{prefix}{core}{suffix}"
+
+
+ORDER_GID_PREFIX = "gid://shopify/Order/"
+_ORDER_GID = re.compile(r"^gid://shopify/Order/[1-9][0-9]{0,19}$")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderArgument:
+    """An order as an operator typed it: exactly one of its gid or its canonical name."""
+
+    gid: str | None = None
+    name: str | None = None
+
+
+def order_argument(typed: str, *, prefix: str = "#", suffix: str = "") -> OrderArgument | None:
+    """`#1001`, `1001` (a name, as the shop writes it) or `gid://shopify/Order/…` as typed on a
+    command line; None when it is none of them. Commands taking an order share this one."""
+    text = typed.strip()
+    if _ORDER_GID.match(text):
+        return OrderArgument(gid=text)
+    name = canonical_order_name(text, prefix=prefix, suffix=suffix)
+    return OrderArgument(name=name) if name is not None else None
 
 
 VERIFICATION_CODE_DIGITS = 6

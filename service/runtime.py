@@ -36,7 +36,9 @@ from service.orders.access import OrderAccess, OrderNameFormat
 from service.orders.lifecycle import Lifecycle
 from service.orders.lookup import OrderLookup
 from service.orders.notifications import Notifications
+from service.orders.privacy import Privacy
 from service.orders.reconciler import Reconciler
+from service.orders.retention import RetentionWorker
 from service.orders.staff_decisions import StaffDecisions
 from service.orders.submission import Submissions
 from service.orders.verification import Codes
@@ -44,6 +46,7 @@ from service.orders.webhook_worker import WebhookWorker
 from service.policy import Policy
 from service.ratelimit import RateLimits, open_rate_limits
 from service.redis_breaker import GuardedPool, RedisBreaker
+from service.sandbox.demo import fresh_demo_id_offset
 from service.sandbox.server import SandboxShop, start_sandbox
 from service.storage.audit_writer import AuditWriter
 from service.storage.database import create_pool
@@ -142,7 +145,14 @@ async def open_runtime(
             notifications=mail.notifications,
         )
         _start_workers(
-            stack, shared, lifecycle, cache, settings=settings, metrics=metrics, clock=clock
+            stack,
+            shared,
+            lifecycle,
+            cache,
+            settings=settings,
+            metrics=metrics,
+            clock=clock,
+            retention=timedelta(days=policy.privacy.retention_days),
         )
         common = _UseCaseArgs(pool=shared.pool, audit=shared.audit, policy=policy, clock=clock)
         yield Runtime(
@@ -174,8 +184,10 @@ def _start_workers(
     settings: Settings,
     metrics: Metrics,
     clock: Callable[[], datetime],
+    retention: timedelta,
 ) -> None:
-    """The reconciler and the webhook worker, in every replica; stopped before the pool."""
+    """The reconciler, the webhook worker and the retention worker, in every replica; stopped
+    before the pool."""
     reconciler = Reconciler(
         pool=shared.pool,
         lifecycle=lifecycle,
@@ -190,10 +202,12 @@ def _start_workers(
     decisions = StaffDecisions(
         pool=shared.pool, admin=shared.admin, lifecycle=lifecycle, cache=cache
     )
+    privacy = Privacy(pool=shared.pool, clock=clock, on_erased=metrics.personal_data_erased)
     webhooks = WebhookWorker(
         pool=shared.pool,
         decisions=decisions,
         clock=clock,
+        privacy=privacy,
         on_processed=metrics.webhook_processed,
         on_parked=metrics.webhook_parked,
         monitor=metrics.worker("webhooks"),
@@ -201,6 +215,11 @@ def _start_workers(
     metrics.webhook_oldest_waiting_seconds.set_function(webhooks.monitor.lag)
     webhooks.start()
     stack.push_async_callback(webhooks.close)
+    retention_worker = RetentionWorker(
+        privacy=privacy, retention=retention, monitor=metrics.worker("retention")
+    )
+    retention_worker.start()
+    stack.push_async_callback(retention_worker.close)
 
 
 async def _open_mail(
@@ -339,6 +358,9 @@ async def _open_sandbox(
         webhook_url=f"http://{host}:{settings.port}/webhooks/shopify",
         webhook_secret=settings.webhook_secret_value(),
         state_file=state_file,
+        # The shop starts afresh while the database keeps its requests: new orders, not the
+        # same ids again, so no request of an earlier run ever claims one of them.
+        demo_id_offset=fresh_demo_id_offset(utc_now()),
     )
     stack.push_async_callback(sandbox.close)
     return sandbox

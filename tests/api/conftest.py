@@ -40,7 +40,10 @@ async def serving(
     app: Starlette, *, connections: ConnectionLimits | None = None
 ) -> AsyncIterator[str]:
     """The app under a real uvicorn server on a free loopback port; yields its base URL."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    # IPPROTO_TCP named, as uvicorn's own bind does: asyncio turns Nagle off only on sockets
+    # that say they are TCP, and with Nagle on every kept-alive answer waited 40 ms for the
+    # client's delayed ACK.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         server = uvicorn.Server(server_config(app, connections=connections))

@@ -71,6 +71,24 @@ async def test_wrong_contact_and_unknown_order_give_the_same_answer(graphql: Gra
     assert [error["code"] for error in wrong_contact["userErrors"]] == ["ORDER_NOT_FOUND"]
 
 
+@pytest.mark.parametrize(
+    ("number", "contact", "field"),
+    [
+        ("#1001", "", "contact"),
+        ("#1001", "  ", "contact"),
+        ("", "ada.lovelace@example.com", "orderNumber"),
+    ],
+)
+async def test_an_empty_field_is_invalid_input_naming_it_as_the_mutations_do(
+    graphql: GraphQLCall, number: str, contact: str, field: str
+) -> None:
+    payload = await status(graphql, number, contact)
+    assert payload["order"] is None
+    (error,) = payload["userErrors"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", [field])
+    assert error["message"]
+
+
 async def test_phone_only_customer_is_found_by_a_national_number(graphql: GraphQLCall) -> None:
     payload = await status(graphql, "1013", "912 34 567")
     assert payload["order"]["number"] == "#1013"
@@ -131,7 +149,9 @@ async def test_the_servers_own_request_id_is_returned_and_audited(
     assert len(server_id) == 32
     row = await _audit_row(fresh_database_url, "orderStatus")
     assert row["request_id"] == server_id
-    assert json.loads(row["details"])["client_request_id"] == "abc-123"
+    # A person's own id: kept apart from the chain, erasable with the client's address.
+    assert "client_request_id" not in json.loads(row["details"])
+    assert json.loads(row["personal"])["details"] == {"client_request_id": "abc-123"}
 
 
 async def test_an_unprintable_client_request_id_is_dropped(
@@ -142,6 +162,7 @@ async def test_an_unprintable_client_request_id_is_dropped(
     )
     row = await _audit_row(fresh_database_url, "orderStatus")
     assert "client_request_id" not in json.loads(row["details"])
+    assert "details" not in json.loads(row["personal"])
 
 
 async def _audit_row(database_url: str, operation: str) -> asyncpg.Record:
@@ -149,7 +170,9 @@ async def _audit_row(database_url: str, operation: str) -> asyncpg.Record:
     try:
         for _ in range(50):  # the background writer flushes at least every 100 ms
             row = await conn.fetchrow(
-                "select request_id, details from audit_events where operation = $1", operation
+                "select e.request_id, e.details, p.data::text as personal from audit_events e "
+                "left join audit_personal p using (seq) where e.operation = $1",
+                operation,
             )
             if row is not None:
                 return row
@@ -167,7 +190,8 @@ async def test_every_lookup_is_audited(graphql: GraphQLCall, fresh_database_url:
         rows: list[asyncpg.Record] = []
         for _ in range(50):  # the background writer flushes at least every 100 ms
             rows = await conn.fetch(
-                "select outcome, order_id, client_address, admin_calls from audit_events "
+                "select outcome, e.order_id, p.data ->> 'client_address' as client_address, "
+                "admin_calls from audit_events e left join audit_personal p using (seq) "
                 "where operation = 'orderStatus' order by seq"
             )
             if len(rows) == 2:
