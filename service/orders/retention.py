@@ -15,7 +15,8 @@ logger = logging.getLogger("ordergate.retention")
 
 class RetentionWorker:
     """A retention pass every `interval` seconds until `close`, on the shared worker loop:
-    after a failure it retries sooner, doubling from `retry` up to the interval."""
+    after a failure it retries sooner, doubling from `retry` up to the interval (at most ten
+    minutes, at least `retry`)."""
 
     def __init__(
         self,
@@ -34,7 +35,8 @@ class RetentionWorker:
             self.run_pass,
             interval=interval,
             monitor=monitor,
-            backoff=Backoff(first=retry, cap=min(interval, 600.0)),
+            # Never sooner than `retry`, however short the interval: no busy loop.
+            backoff=Backoff(first=retry, cap=max(retry, min(interval, 600.0))),
             drain_seconds=0,
         )
 

@@ -78,6 +78,10 @@ async def test_metrics_port_counts_operations_and_admin_cost(
     assert 'ordergate_admin_calls_total{operation="OrderLookup",outcome="ok"} 1.0' in text
     assert "ordergate_admin_cost_points_total" in text
     assert "process_cpu_seconds_total" in text
+    # Every background worker reports its liveness and lag (README, Guarantees: Workers).
+    for worker in ("audit_writer", "reconciler", "webhooks", "outbox", "retention"):
+        assert f'ordergate_worker_last_progress_timestamp_seconds{{worker="{worker}"}}' in text
+        assert f'ordergate_worker_lag_seconds{{worker="{worker}"}}' in text
 
 
 async def test_metrics_port_serves_nothing_but_metrics(
