@@ -76,6 +76,9 @@ async def test_a_blackholed_postgres_answers_fast_and_recovery_needs_no_restart(
             status, ready_took = await timed(readyz(http, url))
             assert status == 503
             assert ready_took < READY_BOUND_SECONDS
+            # Liveness stays "process alive": stalled workers do not restart the pod.
+            async with http.get(f"{url}/healthz") as health:
+                assert health.status == 200
 
             # A burst larger than the pool: waiting for a connection is bounded too.
             burst = [post_graphql(http, url, STATUS, ADA) for _ in range(8)]
