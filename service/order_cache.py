@@ -11,11 +11,19 @@ Redis holds snapshots, not truth: while it is unreachable (the `RedisBreaker` op
 cache reads and writes this process's dict, and a Redis call that fails opens the breaker
 instead of failing the lookup. Keys dropped meanwhile are dropped in Redis too when it is
 back, before anything is read there, so a snapshot from before the outage is never served.
+
+In front of Redis each replica keeps the snapshots it read or loaded (decoded, no round trip),
+but only while it is subscribed to the drops every replica publishes: a drop anywhere reaches
+every replica's copy. Any gap in that subscription (a lost connection, the breaker opening)
+empties the copy, and a read that overlapped a drop is not kept, so a replica never serves
+longer than Redis would. While Redis is away, snapshots live at most `DEFAULT_TTL_SECONDS`:
+drops are not heard across replicas then.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -41,6 +49,7 @@ CacheEvent = Literal["hit", "miss", "coalesced"]
 DEFAULT_TTL_SECONDS = 10.0
 _FORMAT = 1  # bump when the stored shape changes; other versions read as a miss
 _MAX_LOCAL_ENTRIES = 10_000
+_RESUBSCRIBE_SECONDS = 1.0
 
 # KEYS: version key, value key. ARGV: version seen before loading, value, ttl in ms.
 # Stores only if nobody dropped the key since the load began.
@@ -160,9 +169,33 @@ class OrderCache:
         self._prefix = prefix
         self._on_event = on_event
         self._clock = clock
-        self._local: dict[str, tuple[float, Order | None]] = {}
+        self._local: dict[str, tuple[float, Order | None]] = {}  # while Redis is away
+        self._hot: dict[str, tuple[float, Order | None]] = {}  # in front of Redis, by digest
+        self._listening = False  # subscribed: the hot copies hear every drop
+        self._resubscribe = False
+        self._drops_heard = 0  # a read that overlapped a drop is not kept hot
+        self._listener: asyncio.Task[None] | None = None
         self._flights: dict[str, _Flight] = {}
         self._store_if_current = redis.register_script(_STORE_IF_CURRENT) if redis else None
+
+    async def start(self) -> None:
+        """Subscribe to the drops of every replica, so snapshots can be kept in process."""
+        if self._redis is not None and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(self._redis))
+
+    @property
+    def listening(self) -> bool:
+        """Whether drops from every replica are heard, so snapshots are kept in process."""
+        return self._listening
+
+    async def close(self) -> None:
+        """Stop listening; the cache keeps working through Redis alone."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        self._forget_hot()
 
     async def get_or_load(
         self, key: str, load: Callable[[], Awaitable[Order | None]]
@@ -173,6 +206,10 @@ class OrderCache:
         """
         flight = self._flights.get(key)
         if flight is None:
+            hot = self._read_hot(key)
+            if hot is not _Absent.MISS:
+                self._event("hit")
+                return hot
             cached = await self._read(key)
             if cached is not _Absent.MISS:
                 self._event("hit")
@@ -193,6 +230,8 @@ class OrderCache:
         if flight is not None:
             flight.dropped = True
         self._local.pop(key, None)
+        self._hot.pop(_digest(key), None)
+        self._drops_heard += 1
         redis = self._shared()
         if redis is None:
             if self._redis is not None and len(self._dropped_locally) < _MAX_LOCAL_ENTRIES:
@@ -213,7 +252,74 @@ class OrderCache:
             pipe.incr(version_key)
             pipe.expire(version_key, max(int(self._ttl * 60), 60))
             pipe.delete(value_key)
+            pipe.publish(self._channel, _digest(key))  # after the delete: every hot copy goes
             await pipe.execute()
+
+    @property
+    def _channel(self) -> str:
+        return f"{self._prefix}:order-dropped"
+
+    async def _listen(self, redis: aioredis.Redis) -> None:
+        """Hear every replica's drops; resubscribe after any gap, emptying the hot copies."""
+        while True:
+            pubsub = redis.pubsub()
+            try:
+                await pubsub.subscribe(self._channel)
+                while not self._resubscribe:
+                    message = await pubsub.get_message(timeout=_RESUBSCRIBE_SECONDS)
+                    if message is not None:
+                        self._heard(message)
+            except (RedisError, OSError) as exc:
+                logger.warning("order cache subscription lost error=%s", type(exc).__name__)
+            finally:
+                self._forget_hot()
+                with contextlib.suppress(RedisError, OSError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+            if not self._resubscribe:
+                await asyncio.sleep(_RESUBSCRIBE_SECONDS)
+            self._resubscribe = False
+
+    def _heard(self, message: dict[str, Any]) -> None:
+        if message.get("type") == "subscribe":
+            self._listening = True  # only now is every later drop sure to arrive
+        elif message.get("type") == "message":
+            data = message.get("data")
+            self._drops_heard += 1
+            self._hot.pop(data.decode() if isinstance(data, bytes) else str(data), None)
+
+    def _forget_hot(self) -> None:
+        self._listening = False
+        self._hot.clear()
+
+    def _hot_usable(self) -> bool:
+        if not self._listening:
+            return False
+        if self._breaker is not None and not self._breaker.available:
+            # Drops are not heard while Redis is away: resubscribe when it is back.
+            self._forget_hot()
+            self._resubscribe = True
+            return False
+        return True
+
+    def _read_hot(self, key: str) -> Order | _Absent | None:
+        if not self._hot_usable():
+            return _Absent.MISS
+        digest = _digest(key)
+        entry = self._hot.get(digest)
+        if entry is None:
+            return _Absent.MISS
+        if entry[0] <= self._clock():
+            del self._hot[digest]
+            return _Absent.MISS
+        return entry[1]
+
+    def _keep_hot(self, key: str, order: Order | None, *, drops_before: int) -> None:
+        """Keep a snapshot read or stored in Redis, unless a drop was heard meanwhile."""
+        if drops_before != self._drops_heard or not self._hot_usable():
+            return
+        if len(self._hot) >= _MAX_LOCAL_ENTRIES:
+            self._hot.pop(next(iter(self._hot)))
+        self._hot[_digest(key)] = (self._clock() + self._ttl, order)
 
     def _shared(self) -> aioredis.Redis | None:
         """Redis when there is one and the breaker says it is usable now."""
@@ -276,8 +382,13 @@ class OrderCache:
             return self._read_local(key)
         try:
             await self._replay_drops(redis)
+            drops_before = self._drops_heard
             raw = await redis.get(self._keys(key)[1])
-            return _snapshot_from_json(raw) if raw is not None else _Absent.MISS
+            if raw is None:
+                return _Absent.MISS
+            snapshot = _snapshot_from_json(raw)
+            self._keep_hot(key, snapshot, drops_before=drops_before)
+            return snapshot
         except RedisError as exc:
             if self._tripped(exc):
                 return self._read_local(key)
@@ -298,7 +409,9 @@ class OrderCache:
     def _write_local(self, key: str, order: Order | None) -> None:
         if len(self._local) >= _MAX_LOCAL_ENTRIES:
             self._local.pop(next(iter(self._local)))
-        self._local[key] = (self._clock() + self._ttl, order)
+        # Without Redis no drop reaches the other replicas: a short life, whatever the TTL.
+        ttl = self._ttl if self._redis is None else min(self._ttl, DEFAULT_TTL_SECONDS)
+        self._local[key] = (self._clock() + ttl, order)
 
     async def _write(self, key: str, order: Order | None, version: str) -> None:
         redis = self._shared()
@@ -309,8 +422,10 @@ class OrderCache:
         version_key, value_key = self._keys(key)
         value = order_to_json(order) if order is not None else _NO_SUCH_ORDER
         args: list[str | int] = [version, value, max(int(self._ttl * 1000), 1)]
+        drops_before = self._drops_heard
         try:
-            await self._store_if_current(keys=[version_key, value_key], args=args)
+            if await self._store_if_current(keys=[version_key, value_key], args=args):
+                self._keep_hot(key, order, drops_before=drops_before)
         except RedisError as exc:
             if self._tripped(exc):
                 self._write_local(key, order)

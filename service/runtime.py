@@ -129,6 +129,8 @@ async def open_runtime(
             settings, stack, shared, policy=policy, metrics=metrics, clock=clock
         )
         limits, cache = _protection(settings, shared, metrics)
+        await cache.start()
+        stack.push_async_callback(cache.close)
         names = OrderNameFormat(
             settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
         )
@@ -274,7 +276,7 @@ def _protection(
     )
     cache = OrderCache(
         redis=shared.redis,
-        ttl=settings.order_cache_seconds,
+        ttl=settings.order_snapshot_seconds(),
         prefix=shared.scope,
         on_event=metrics.observe_order_cache,
         breaker=shared.breaker,

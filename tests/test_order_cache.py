@@ -290,3 +290,61 @@ async def test_order_names_are_hashed_in_redis_keys(
     keys = [key async for key in redis_client.scan_iter(match=f"{redis_prefix}*")]
     assert keys
     assert not any(b"1001" in key for key in keys)
+
+
+async def listening(*caches: OrderCache) -> None:
+    """Subscribed, every one of them (a bound on a test that would otherwise hang)."""
+    async with asyncio.timeout(10):
+        for cache in caches:
+            while not cache.listening:  # noqa: ASYNC110 (a flag, set by the listener task)
+                await asyncio.sleep(0.01)
+
+
+async def test_a_drop_on_one_replica_empties_every_replicas_copy(
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    clients = [aioredis.Redis.from_url(redis_url) for _ in range(2)]
+    first, second = (OrderCache(redis=client, prefix=redis_prefix) for client in clients)
+    try:
+        await first.start()
+        await second.start()
+        await listening(first, second)
+        loads = Loads(full_order())
+        await first.get_or_load("#1001", loads)
+        await second.get_or_load("#1001", loads)  # read from Redis, now kept in process
+        await first.drop("#1001")
+        async with asyncio.timeout(10):  # delivered by Redis pub/sub, in about a millisecond
+            while loads.calls < 2:
+                await second.get_or_load("#1001", loads)
+                await asyncio.sleep(0.01)
+        assert await first.get_or_load("#1001", loads) == full_order()
+        assert loads.calls == 2  # one load after the drop, shared through Redis
+    finally:
+        for cache in (first, second):
+            await cache.close()
+        for client in clients:
+            await client.aclose()
+
+
+async def test_a_copy_in_process_is_served_without_asking_redis(
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    cache = OrderCache(redis=client, prefix=redis_prefix)
+    try:
+        await cache.start()
+        await listening(cache)
+        loads = Loads(full_order())
+        await cache.get_or_load("#1001", loads)
+        # Behind the cache's back: the copy in process still answers, Redis unasked.
+        await client.delete(*[key async for key in client.scan_iter(f"{redis_prefix}:order:*")])
+        assert await cache.get_or_load("#1001", loads) == full_order()
+        assert loads.calls == 1
+        await cache.close()  # no subscription, no copy: Redis is read again, and misses
+        await cache.get_or_load("#1001", loads)
+        assert loads.calls == 2
+    finally:
+        await cache.close()
+        await client.aclose()
