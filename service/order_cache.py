@@ -26,28 +26,23 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
-import functools
 import hashlib
-import json
 import logging
 import time
-import types
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from decimal import Decimal
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from service.models import Order
+from service.order_json import NO_SUCH_ORDER, order_to_json, snapshot_from_json
 from service.redis_breaker import RedisBreaker
 
 logger = logging.getLogger("ordergate.cache")
 
 CacheEvent = Literal["hit", "miss", "coalesced"]
 DEFAULT_TTL_SECONDS = 10.0
-_FORMAT = 1  # bump when the stored shape changes; other versions read as a miss
 _MAX_LOCAL_ENTRIES = 10_000
 _RESUBSCRIBE_SECONDS = 1.0
 
@@ -61,80 +56,10 @@ return 1
 """
 
 
-def _encode(value: object) -> object:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, tuple):
-        return [_encode(item) for item in value]
-    return value
-
-
-@functools.cache
-def _hints(kind: type) -> dict[str, Any]:
-    return get_type_hints(kind)
-
-
-def _decode(kind: Any, value: object) -> Any:
-    origin = get_origin(kind)
-    if origin in (Union, types.UnionType):
-        options = [option for option in get_args(kind) if option is not type(None)]
-        return None if value is None else _decode(options[0], value)
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ValueError("expected a list")
-        return tuple(_decode(get_args(kind)[0], item) for item in value)
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        if not isinstance(value, dict):
-            raise ValueError(f"expected an object for {kind.__name__}")
-        hints = _hints(kind)
-        return kind(
-            **{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(kind)}
-        )
-    if kind is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)
-    if kind is Decimal and isinstance(value, str):
-        return Decimal(value)
-    if isinstance(kind, type) and issubclass(kind, enum.Enum):
-        return kind(value)
-    if kind in (str, int, bool) and type(value) is kind:
-        return value
-    raise ValueError(f"cannot read {type(value).__name__} as {kind}")
-
-
-def order_to_json(order: Order) -> str:
-    """An order as JSON text, every field kept: datetimes, decimals, enums, tuples."""
-    return json.dumps({"v": _FORMAT, "order": _encode(order)}, separators=(",", ":"))
-
-
-def order_from_json(text: str | bytes) -> Order:
-    """The order `order_to_json` wrote; ValueError for anything else."""
-    payload = json.loads(text)
-    if not isinstance(payload, dict) or payload.get("v") != _FORMAT:
-        raise ValueError("not an order snapshot of this format")
-    order: Order = _decode(Order, payload.get("order"))
-    return order
-
-
 class _Absent(enum.Enum):
     """Nothing cached under a key (as opposed to a cached "no such order", which is None)."""
 
     MISS = enum.auto()
-
-
-_NO_SUCH_ORDER = json.dumps({"v": _FORMAT, "order": None}, separators=(",", ":"))
-
-
-def _snapshot_from_json(text: str | bytes) -> Order | None:
-    payload = json.loads(text)
-    if isinstance(payload, dict) and payload.get("v") == _FORMAT and payload["order"] is None:
-        return None
-    return order_from_json(text)
 
 
 def _digest(key: str) -> str:
@@ -386,7 +311,7 @@ class OrderCache:
             raw = await redis.get(self._keys(key)[1])
             if raw is None:
                 return _Absent.MISS
-            snapshot = _snapshot_from_json(raw)
+            snapshot = snapshot_from_json(raw)
             self._keep_hot(key, snapshot, drops_before=drops_before)
             return snapshot
         except RedisError as exc:
@@ -420,7 +345,7 @@ class OrderCache:
             return
         assert self._store_if_current is not None
         version_key, value_key = self._keys(key)
-        value = order_to_json(order) if order is not None else _NO_SUCH_ORDER
+        value = order_to_json(order) if order is not None else NO_SUCH_ORDER
         args: list[str | int] = [version, value, max(int(self._ttl * 1000), 1)]
         drops_before = self._drops_heard
         try:

@@ -24,7 +24,8 @@ from service.models import (
     Order,
     RiskLevel,
 )
-from service.order_cache import CacheEvent, OrderCache, order_from_json, order_to_json
+from service.order_cache import CacheEvent, OrderCache
+from service.order_json import order_from_json, order_to_json
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.server import SandboxShop
 from tests import factories
