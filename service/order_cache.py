@@ -35,8 +35,8 @@ from typing import Any, Literal
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from service.models import Order
-from service.order_json import NO_SUCH_ORDER, order_to_json, snapshot_from_json
+from service.models import OrderSnapshot
+from service.order_json import snapshot_from_json, snapshot_to_json
 from service.redis_breaker import RedisBreaker
 
 logger = logging.getLogger("ordergate.cache")
@@ -70,7 +70,7 @@ def _digest(key: str) -> str:
 class _Flight:
     """One load in progress; `dropped` is set when its key is dropped meanwhile."""
 
-    task: asyncio.Task[Order | None] | None = None
+    task: asyncio.Task[OrderSnapshot | None] | None = None
     dropped: bool = False
 
 
@@ -94,8 +94,9 @@ class OrderCache:
         self._prefix = prefix
         self._on_event = on_event
         self._clock = clock
-        self._local: dict[str, tuple[float, Order | None]] = {}  # while Redis is away
-        self._hot: dict[str, tuple[float, Order | None]] = {}  # in front of Redis, by digest
+        self._local: dict[str, tuple[float, OrderSnapshot | None]] = {}  # while Redis is away
+        # In front of Redis, by digest:
+        self._hot: dict[str, tuple[float, OrderSnapshot | None]] = {}
         self._listening = False  # subscribed: the hot copies hear every drop
         self._resubscribe = False
         self._drops_heard = 0  # a read that overlapped a drop is not kept hot
@@ -123,9 +124,10 @@ class OrderCache:
         self._forget_hot()
 
     async def get_or_load(
-        self, key: str, load: Callable[[], Awaitable[Order | None]]
-    ) -> Order | None:
-        """The cached order for `key`, or the one `load` returns (shared with concurrent callers).
+        self, key: str, load: Callable[[], Awaitable[OrderSnapshot | None]]
+    ) -> OrderSnapshot | None:
+        """The cached snapshot for `key`, or the one `load` returns (shared with concurrent
+        callers).
 
         None (no such order) is cached too, for the same time-to-live.
         """
@@ -187,6 +189,11 @@ class OrderCache:
     async def _listen(self, redis: aioredis.Redis) -> None:
         """Hear every replica's drops; resubscribe after any gap, emptying the hot copies."""
         while True:
+            if self._breaker is not None and not self._breaker.available:
+                # The pool refuses anyway while the breaker is open: wait for its probe.
+                await asyncio.sleep(_RESUBSCRIBE_SECONDS)
+                continue
+            self._resubscribe, lost = False, False
             pubsub = redis.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
@@ -196,13 +203,13 @@ class OrderCache:
                         self._heard(message)
             except (RedisError, OSError) as exc:
                 logger.warning("order cache subscription lost error=%s", type(exc).__name__)
+                lost = True
             finally:
                 self._forget_hot()
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
-            if not self._resubscribe:
+            if lost:
                 await asyncio.sleep(_RESUBSCRIBE_SECONDS)
-            self._resubscribe = False
 
     def _heard(self, message: dict[str, Any]) -> None:
         if message.get("type") == "subscribe":
@@ -226,7 +233,7 @@ class OrderCache:
             return False
         return True
 
-    def _read_hot(self, key: str) -> Order | _Absent | None:
+    def _read_hot(self, key: str) -> OrderSnapshot | _Absent | None:
         if not self._hot_usable():
             return _Absent.MISS
         digest = _digest(key)
@@ -238,13 +245,13 @@ class OrderCache:
             return _Absent.MISS
         return entry[1]
 
-    def _keep_hot(self, key: str, order: Order | None, *, drops_before: int) -> None:
+    def _keep_hot(self, key: str, snapshot: OrderSnapshot | None, *, drops_before: int) -> None:
         """Keep a snapshot read or stored in Redis, unless a drop was heard meanwhile."""
         if drops_before != self._drops_heard or not self._hot_usable():
             return
         if len(self._hot) >= _MAX_LOCAL_ENTRIES:
             self._hot.pop(next(iter(self._hot)))
-        self._hot[_digest(key)] = (self._clock() + self._ttl, order)
+        self._hot[_digest(key)] = (self._clock() + self._ttl, snapshot)
 
     def _shared(self) -> aioredis.Redis | None:
         """Redis when there is one and the breaker says it is usable now."""
@@ -263,7 +270,7 @@ class OrderCache:
             await self._drop_shared(redis, key)
             self._dropped_locally.discard(key)
 
-    def _start(self, key: str, load: Callable[[], Awaitable[Order | None]]) -> _Flight:
+    def _start(self, key: str, load: Callable[[], Awaitable[OrderSnapshot | None]]) -> _Flight:
         flight = _Flight()
         flight.task = asyncio.create_task(self._load(key, load, flight))
         # Retrieve the outcome even when every caller has gone, so no error is left unread.
@@ -272,14 +279,14 @@ class OrderCache:
         return flight
 
     async def _load(
-        self, key: str, load: Callable[[], Awaitable[Order | None]], flight: _Flight
-    ) -> Order | None:
+        self, key: str, load: Callable[[], Awaitable[OrderSnapshot | None]], flight: _Flight
+    ) -> OrderSnapshot | None:
         try:
             version = await self._version(key)
-            order = await load()
+            snapshot = await load()
             if not flight.dropped:
-                await self._write(key, order, version)
-            return order
+                await self._write(key, snapshot, version)
+            return snapshot
         finally:
             if self._flights.get(key) is flight:
                 del self._flights[key]
@@ -301,7 +308,7 @@ class OrderCache:
             return raw.decode()
         return raw if isinstance(raw, str) else ""
 
-    async def _read(self, key: str) -> Order | _Absent | None:
+    async def _read(self, key: str) -> OrderSnapshot | _Absent | None:
         redis = self._shared()
         if redis is None:
             return self._read_local(key)
@@ -322,7 +329,7 @@ class OrderCache:
             logger.warning("order cache entry unreadable; treated as a miss")
         return _Absent.MISS
 
-    def _read_local(self, key: str) -> Order | _Absent | None:
+    def _read_local(self, key: str) -> OrderSnapshot | _Absent | None:
         if self._breaker is not None:
             self._breaker.served_locally("cache")
         entry = self._local.get(key)
@@ -331,29 +338,29 @@ class OrderCache:
             return _Absent.MISS
         return entry[1]
 
-    def _write_local(self, key: str, order: Order | None) -> None:
+    def _write_local(self, key: str, snapshot: OrderSnapshot | None) -> None:
         if len(self._local) >= _MAX_LOCAL_ENTRIES:
             self._local.pop(next(iter(self._local)))
         # Without Redis no drop reaches the other replicas: a short life, whatever the TTL.
         ttl = self._ttl if self._redis is None else min(self._ttl, DEFAULT_TTL_SECONDS)
-        self._local[key] = (self._clock() + ttl, order)
+        self._local[key] = (self._clock() + ttl, snapshot)
 
-    async def _write(self, key: str, order: Order | None, version: str) -> None:
+    async def _write(self, key: str, snapshot: OrderSnapshot | None, version: str) -> None:
         redis = self._shared()
         if redis is None:
-            self._write_local(key, order)
+            self._write_local(key, snapshot)
             return
         assert self._store_if_current is not None
         version_key, value_key = self._keys(key)
-        value = order_to_json(order) if order is not None else NO_SUCH_ORDER
+        value = snapshot_to_json(snapshot)
         args: list[str | int] = [version, value, max(int(self._ttl * 1000), 1)]
         drops_before = self._drops_heard
         try:
             if await self._store_if_current(keys=[version_key, value_key], args=args):
-                self._keep_hot(key, order, drops_before=drops_before)
+                self._keep_hot(key, snapshot, drops_before=drops_before)
         except RedisError as exc:
             if self._tripped(exc):
-                self._write_local(key, order)
+                self._write_local(key, snapshot)
             else:
                 logger.warning("order cache write failed error=%s", type(exc).__name__)
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Union, get_args, get_origin, get_type_hints
 
-from service.models import Order
+from service.models import OrderSnapshot
 
-_FORMAT = 1  # bump when the stored shape changes; other versions read as a miss
+_FORMAT = 2  # bump when the stored shape changes; other versions read as a miss
 
 
 def _encode(value: object) -> object:
@@ -63,26 +63,17 @@ def _decode(kind: Any, value: object) -> Any:
     raise ValueError(f"cannot read {type(value).__name__} as {kind}")
 
 
-def order_to_json(order: Order) -> str:
-    """An order as JSON text, every field kept: datetimes, decimals, enums, tuples."""
-    return json.dumps({"v": _FORMAT, "order": _encode(order)}, separators=(",", ":"))
+def snapshot_to_json(snapshot: OrderSnapshot | None) -> str:
+    """A snapshot (None: "no such order") as JSON text, every field kept."""
+    value = None if snapshot is None else _encode(snapshot)
+    return json.dumps({"v": _FORMAT, "snapshot": value}, separators=(",", ":"))
 
 
-def order_from_json(text: str | bytes) -> Order:
-    """The order `order_to_json` wrote; ValueError for anything else."""
+def snapshot_from_json(text: str | bytes) -> OrderSnapshot | None:
+    """The snapshot `snapshot_to_json` wrote; ValueError for anything else."""
     payload = json.loads(text)
-    if not isinstance(payload, dict) or payload.get("v") != _FORMAT:
+    if not isinstance(payload, dict) or payload.get("v") != _FORMAT or "snapshot" not in payload:
         raise ValueError("not an order snapshot of this format")
-    order: Order = _decode(Order, payload.get("order"))
-    return order
-
-
-NO_SUCH_ORDER = json.dumps({"v": _FORMAT, "order": None}, separators=(",", ":"))
-
-
-def snapshot_from_json(text: str | bytes) -> Order | None:
-    """An order, or None for a cached "no such order"; ValueError for anything else."""
-    payload = json.loads(text)
-    if isinstance(payload, dict) and payload.get("v") == _FORMAT and payload["order"] is None:
-        return None
-    return order_from_json(text)
+    value = payload["snapshot"]
+    snapshot: OrderSnapshot | None = None if value is None else _decode(OrderSnapshot, value)
+    return snapshot

@@ -134,7 +134,9 @@ async def open_runtime(
         names = OrderNameFormat(
             settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
         )
-        access = OrderAccess(admin=shared.admin, limits=limits, cache=cache, names=names)
+        access = OrderAccess(
+            admin=shared.admin, limits=limits, cache=cache, pool=shared.pool, names=names
+        )
         lifecycle = Lifecycle(
             pool=shared.pool,
             admin=shared.admin,
