@@ -137,7 +137,7 @@ class OrderCache:
             if hot is not _Absent.MISS:
                 self._event("hit")
                 return hot
-            cached = await self._read(key)
+            cached, version = await self._read(key)
             if cached is not _Absent.MISS:
                 self._event("hit")
                 return cached
@@ -146,7 +146,8 @@ class OrderCache:
             self._event("coalesced")
         else:
             self._event("miss")
-            flight = self._start(key, load)
+            # The version read with the miss: a drop after it makes the load's store a no-op.
+            flight = self._start(key, load, version)
         assert flight.task is not None
         # Shielded: one caller giving up must not cancel the load the others wait for.
         return await asyncio.shield(flight.task)
@@ -270,19 +271,24 @@ class OrderCache:
             await self._drop_shared(redis, key)
             self._dropped_locally.discard(key)
 
-    def _start(self, key: str, load: Callable[[], Awaitable[OrderSnapshot | None]]) -> _Flight:
+    def _start(
+        self, key: str, load: Callable[[], Awaitable[OrderSnapshot | None]], version: str
+    ) -> _Flight:
         flight = _Flight()
-        flight.task = asyncio.create_task(self._load(key, load, flight))
+        flight.task = asyncio.create_task(self._load(key, load, flight, version))
         # Retrieve the outcome even when every caller has gone, so no error is left unread.
         flight.task.add_done_callback(lambda task: task.cancelled() or task.exception())
         self._flights[key] = flight
         return flight
 
     async def _load(
-        self, key: str, load: Callable[[], Awaitable[OrderSnapshot | None]], flight: _Flight
+        self,
+        key: str,
+        load: Callable[[], Awaitable[OrderSnapshot | None]],
+        flight: _Flight,
+        version: str,
     ) -> OrderSnapshot | None:
         try:
-            version = await self._version(key)
             snapshot = await load()
             if not flight.dropped:
                 await self._write(key, snapshot, version)
@@ -295,39 +301,30 @@ class OrderCache:
         digest = _digest(key)
         return f"{self._prefix}:order-version:{digest}", f"{self._prefix}:order:{digest}"
 
-    async def _version(self, key: str) -> str:
+    async def _read(self, key: str) -> tuple[OrderSnapshot | _Absent | None, str]:
+        """The cached snapshot, and the key's version read with it in one round trip."""
         redis = self._shared()
         if redis is None:
-            return ""
-        try:
-            raw = await redis.get(self._keys(key)[0])
-        except RedisError as exc:
-            self._tripped(exc)
-            return ""
-        if isinstance(raw, bytes):
-            return raw.decode()
-        return raw if isinstance(raw, str) else ""
-
-    async def _read(self, key: str) -> OrderSnapshot | _Absent | None:
-        redis = self._shared()
-        if redis is None:
-            return self._read_local(key)
+            return self._read_local(key), ""
+        version = ""
         try:
             await self._replay_drops(redis)
             drops_before = self._drops_heard
-            raw = await redis.get(self._keys(key)[1])
+            raw_version, raw = await redis.mget(self._keys(key))
+            version = raw_version.decode() if isinstance(raw_version, bytes) else ""
             if raw is None:
-                return _Absent.MISS
+                return _Absent.MISS, version
             snapshot = snapshot_from_json(raw)
             self._keep_hot(key, snapshot, drops_before=drops_before)
-            return snapshot
+            return snapshot, version
         except RedisError as exc:
             if self._tripped(exc):
-                return self._read_local(key)
+                return self._read_local(key), ""
             logger.warning("order cache read failed error=%s", type(exc).__name__)
+            return _Absent.MISS, ""
         except (ValueError, KeyError, TypeError):
             logger.warning("order cache entry unreadable; treated as a miss")
-        return _Absent.MISS
+            return _Absent.MISS, version
 
     def _read_local(self, key: str) -> OrderSnapshot | _Absent | None:
         if self._breaker is not None:
