@@ -74,6 +74,13 @@ class _Flight:
     dropped: bool = False
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class InProcess:
+    """A snapshot this process holds (None: "no such order"), served without any await."""
+
+    snapshot: OrderSnapshot | None
+
+
 class OrderCache:
     """Order snapshots by canonical order name, with concurrent loads of one name shared."""
 
@@ -151,6 +158,17 @@ class OrderCache:
         assert flight.task is not None
         # Shielded: one caller giving up must not cancel the load the others wait for.
         return await asyncio.shield(flight.task)
+
+    def in_process(self, key: str) -> InProcess | None:
+        """The snapshot for `key` when this process holds it now (counted as a hit), else
+        None: then `get_or_load` asks Redis or loads."""
+        if key in self._flights:
+            return None
+        hot = self._read_hot(key)
+        if hot is _Absent.MISS:
+            return None
+        self._event("hit")
+        return InProcess(hot)
 
     async def drop(self, key: str) -> None:
         """Forget `key` everywhere, including a load of it now in flight."""

@@ -102,7 +102,39 @@ class OrderAccess:
         async def cached(name: str) -> OrderSnapshot | None:
             return await self.cache.get_or_load(name, lambda: self._load(name, trail))
 
+        name = self._canonical(order_number)
+        in_hand = self.cache.in_process(name) if name is not None else None
+        if name is not None and in_hand is not None:
+            return await self._verified_in_hand(name, contact, in_hand.snapshot)
         return await self._verified(order_number, contact, read=cached)
+
+    async def _verified_in_hand(
+        self, name: str, contact: str, snapshot: Snapshot
+    ) -> OrderSnapshot | Locked | None:
+        """A snapshot this process already holds: nothing to wait for between counting an
+        attempt and comparing, so the contact is compared first and one limit call follows
+        either way. A match asks whether the order is locked, taking nothing; a mismatch is
+        counted as a failed check (or finds the order locked)."""
+        order = snapshot.order if snapshot is not None else _NOBODY
+        valid = bool(contact.strip()) and len(contact) <= CONTACT_LIMIT
+        if valid and contact_matches(order, contact) and snapshot is not None:
+            if (await self._limits.order_locked(name)).allowed:
+                return snapshot
+            return Locked(snapshot.order, requests=snapshot.requests)
+        try:
+            await self._limits.start_contact_check(name)  # stays counted: it failed
+        except RateLimited as limited:
+            if limited.limit != ORDER_LIMIT:
+                raise
+            if snapshot is not None and contact_matches(order, contact[:CONTACT_LIMIT]):
+                return Locked(snapshot.order, requests=snapshot.requests)
+            return Locked(None)
+        return None
+
+    def _canonical(self, order_number: str) -> str | None:
+        return canonical_order_name(
+            order_number, prefix=self._names.prefix, suffix=self._names.suffix
+        )
 
     async def _load(self, name: str, trail: Trail) -> OrderSnapshot | None:
         order = await trail.shop(self.admin).find_order(name=name)
@@ -117,9 +149,7 @@ class OrderAccess:
     ) -> OrderSnapshot | Locked | None:
         """An unknown number and a wrong contact look the same to the caller. The per-order
         limit is decided before Shopify is asked."""
-        name = canonical_order_name(
-            order_number, prefix=self._names.prefix, suffix=self._names.suffix
-        )
+        name = self._canonical(order_number)
         if name is None:
             return None
         # Counted before anything else, whatever the contact is: every wrong contact, odd or

@@ -90,6 +90,41 @@ async def test_failed_contacts_step_the_order_up_for_every_address(
     assert other_order.body["data"]["orderStatus"]["order"]["number"] == "#1002"
 
 
+async def test_an_order_held_in_process_is_locked_on_every_replica_the_same(
+    make_database: DatabaseFactory,
+    sandbox: SandboxShop,
+    http: aiohttp.ClientSession,
+    redis_url: str,
+) -> None:
+    # With Redis and webhooks each replica keeps Ada's snapshot in process, where a lookup
+    # compares the contact before counting it: failed checks must lock all the same.
+    settings = {
+        "ORDERGATE_LIMIT_PER_ORDER": "5/hour",
+        "ORDERGATE_TRUSTED_PROXIES": "127.0.0.0/8",
+        "REDIS_URL": redis_url,
+        "SHOPIFY_WEBHOOK_SECRET": "webhook-secret-for-the-tests",
+    }
+    database = await make_database()
+    async with (
+        serving(create_app(sandbox_settings(database, sandbox, **settings))) as first,
+        serving(create_app(sandbox_settings(database, sandbox, **settings))) as second,
+    ):
+        for url in (first, second, first, second):  # read once, then held by both replicas
+            answer = await lookup(http, url, ADA)
+            assert answer.body["data"]["orderStatus"]["order"]["number"] == "#1001"
+        before = lookups(sandbox)
+        for guess in range(5):
+            wrong = {"n": "#1001", "c": f"guess{guess}@example.com"}
+            answer = await lookup(http, first, wrong, **{"X-Forwarded-For": f"198.51.100.{guess}"})
+            assert answer.body["data"]["orderStatus"]["userErrors"][0]["code"] == "ORDER_NOT_FOUND"
+        for url in (first, second):
+            for who in (ADA, {"n": "#1001", "c": "guess9@example.com"}):
+                locked = await lookup(http, url, who, **{"X-Forwarded-For": "192.0.2.77"})
+                (error,) = locked.body["data"]["orderStatus"]["userErrors"]
+                assert error["code"] == "VERIFICATION_REQUIRED"
+    assert lookups(sandbox) == before  # every answer came from a snapshot already held
+
+
 async def test_limits_are_shared_by_two_instances_through_redis(
     make_database: DatabaseFactory,
     sandbox: SandboxShop,
