@@ -135,7 +135,13 @@ async def open_runtime(
             settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
         )
         access = OrderAccess(
-            admin=shared.admin, limits=limits, cache=cache, pool=shared.pool, names=names
+            admin=shared.admin,
+            limits=limits,
+            cache=cache,
+            pool=shared.pool,
+            names=names,
+            # Product tags are read only for a policy that names non-cancellable tags.
+            product_tags=bool(policy.cancellation.non_cancellable_tags),
         )
         lifecycle = Lifecycle(
             pool=shared.pool,

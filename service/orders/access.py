@@ -73,10 +73,12 @@ class OrderAccess:
         cache: OrderCache,
         pool: asyncpg.Pool,
         names: OrderNameFormat = OrderNameFormat(),
+        product_tags: bool = True,
     ) -> None:
         self.admin = admin
         self.cache = cache
         self._pool = pool
+        self._product_tags = product_tags  # whether the policy needs them (non-cancellable)
         self._limits = limits
         self._names = names
 
@@ -87,7 +89,9 @@ class OrderAccess:
         the contact matches it, else None."""
 
         async def fresh(name: str) -> OrderSnapshot | None:
-            order = await trail.shop(self.admin).find_order(name=name, for_action=True)
+            order = await trail.shop(self.admin).find_order(
+                name=name, for_action=True, product_tags=self._product_tags
+            )
             return None if order is None else OrderSnapshot(order, requests=())
 
         found = await self._verified(order_number, contact, read=fresh)
@@ -137,7 +141,8 @@ class OrderAccess:
         )
 
     async def _load(self, name: str, trail: Trail) -> OrderSnapshot | None:
-        order = await trail.shop(self.admin).find_order(name=name)
+        shop = trail.shop(self.admin)
+        order = await shop.find_order(name=name, product_tags=self._product_tags)
         if order is None:
             return None
         async with storage_errors():

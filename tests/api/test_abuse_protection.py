@@ -10,8 +10,15 @@ from typing import Any
 import aiohttp
 
 from service.app import create_app
+from service.policy import load_policy
 from service.sandbox.server import SandboxShop, start_sandbox
-from tests.api.conftest import Answer, post_graphql, sandbox_settings, serving
+from tests.api.conftest import (
+    CONTACT_ONLY_POLICY,
+    Answer,
+    post_graphql,
+    sandbox_settings,
+    serving,
+)
 from tests.conftest import DatabaseFactory
 
 STATUS = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c) {
@@ -19,6 +26,8 @@ STATUS = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, cont
 CANCEL = """mutation { requestCancellation(input: {orderNumber: "#1001",
   contact: "ada.lovelace@example.com", reason: CHANGED_MIND}) { request { status } } }"""
 ADA = {"n": "#1001", "c": "ada.lovelace@example.com"}
+ELIGIBLE = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c) {
+  order { cancellation { eligible } } userErrors { code } } }"""
 
 
 @asynccontextmanager
@@ -123,6 +132,20 @@ async def test_an_order_held_in_process_is_locked_on_every_replica_the_same(
                 (error,) = locked.body["data"]["orderStatus"]["userErrors"]
                 assert error["code"] == "VERIFICATION_REQUIRED"
     assert lookups(sandbox) == before  # every answer came from a snapshot already held
+
+
+async def test_a_policy_without_non_cancellable_tags_never_asks_for_product_tags(
+    make_database: DatabaseFactory, sandbox: SandboxShop, http: aiohttp.ClientSession
+) -> None:
+    contact_only = load_policy(CONTACT_ONLY_POLICY)
+    untagged = contact_only.cancellation.model_copy(update={"non_cancellable_tags": ()})
+    policy = contact_only.model_copy(update={"cancellation": untagged})
+    settings = sandbox_settings(await make_database(), sandbox)
+    camille = {"n": "#1003", "c": "camille.dubois@example.com"}  # a product tagged so
+    async with serving(create_app(settings, policy=policy)) as url:
+        answer = await post_graphql(http, url, ELIGIBLE, camille)
+    assert answer.body["data"]["orderStatus"]["order"]["cancellation"]["eligible"] is True
+    assert {call.operation_name for call in sandbox.calls} == {"OrderLookupWithoutProductTags"}
 
 
 async def test_limits_are_shared_by_two_instances_through_redis(
