@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -57,12 +58,11 @@ async def make_database(postgres_server_dsn: str) -> AsyncIterator[DatabaseFacto
 
     yield create
 
-    admin = await asyncpg.connect(postgres_server_dsn)
-    try:
-        for name in created:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    # Several at once: one by one, dropping a few hundred databases took most of a minute.
+    async with asyncpg.create_pool(postgres_server_dsn, min_size=1, max_size=8) as admins:
+        await asyncio.gather(
+            *(admins.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') for name in created)
+        )
 
 
 @pytest.fixture(scope="session")
