@@ -62,6 +62,13 @@ class _Absent(enum.Enum):
     MISS = enum.auto()
 
 
+# KEYS: version key, value key. The version, the value and the value's remaining life in ms
+# (negative when it has none), so a copy kept in process expires with the one in Redis.
+_READ = """
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('PTTL', KEYS[2])}
+"""
+
+
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
@@ -110,6 +117,7 @@ class OrderCache:
         self._listener: asyncio.Task[None] | None = None
         self._flights: dict[str, _Flight] = {}
         self._store_if_current = redis.register_script(_STORE_IF_CURRENT) if redis else None
+        self._read_script = redis.register_script(_READ) if redis else None
 
     async def start(self) -> None:
         """Subscribe to the drops of every replica, so snapshots can be kept in process."""
@@ -264,13 +272,16 @@ class OrderCache:
             return _Absent.MISS
         return entry[1]
 
-    def _keep_hot(self, key: str, snapshot: OrderSnapshot | None, *, drops_before: int) -> None:
-        """Keep a snapshot read or stored in Redis, unless a drop was heard meanwhile."""
+    def _keep_hot(
+        self, key: str, snapshot: OrderSnapshot | None, *, drops_before: int, ttl: float
+    ) -> None:
+        """Keep a snapshot read or stored in Redis for the `ttl` it has left there, unless a
+        drop was heard meanwhile."""
         if drops_before != self._drops_heard or not self._hot_usable():
             return
         if len(self._hot) >= _MAX_LOCAL_ENTRIES:
             self._hot.pop(next(iter(self._hot)))
-        self._hot[_digest(key)] = (self._clock() + self._ttl, snapshot)
+        self._hot[_digest(key)] = (self._clock() + ttl, snapshot)
 
     def _shared(self) -> aioredis.Redis | None:
         """Redis when there is one and the breaker says it is usable now."""
@@ -328,12 +339,14 @@ class OrderCache:
         try:
             await self._replay_drops(redis)
             drops_before = self._drops_heard
-            raw_version, raw = await redis.mget(self._keys(key))
+            assert self._read_script is not None
+            raw_version, raw, life_ms = await self._read_script(keys=list(self._keys(key)))
             version = raw_version.decode() if isinstance(raw_version, bytes) else ""
             if raw is None:
                 return _Absent.MISS, version
             snapshot = snapshot_from_json(raw)
-            self._keep_hot(key, snapshot, drops_before=drops_before)
+            if isinstance(life_ms, int) and life_ms > 0:
+                self._keep_hot(key, snapshot, drops_before=drops_before, ttl=life_ms / 1000)
             return snapshot, version
         except RedisError as exc:
             if self._tripped(exc):
@@ -372,7 +385,7 @@ class OrderCache:
         drops_before = self._drops_heard
         try:
             if await self._store_if_current(keys=[version_key, value_key], args=args):
-                self._keep_hot(key, snapshot, drops_before=drops_before)
+                self._keep_hot(key, snapshot, drops_before=drops_before, ttl=self._ttl)
         except RedisError as exc:
             if self._tripped(exc):
                 self._write_local(key, snapshot)

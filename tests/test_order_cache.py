@@ -380,3 +380,26 @@ async def test_a_copy_in_process_is_served_without_asking_redis(
     finally:
         await cache.close()
         await client.aclose()
+
+
+async def test_a_copy_in_process_expires_with_the_one_in_redis(
+    redis_url: str,
+    redis_prefix: str,
+) -> None:
+    clients = [aioredis.Redis.from_url(redis_url) for _ in range(2)]
+    writer, reader = (OrderCache(redis=c, prefix=redis_prefix, ttl=60) for c in clients)
+    try:
+        await reader.start()
+        await listening(reader)
+        loads = Loads(full_snapshot())
+        await writer.get_or_load("#1001", loads)
+        (key,) = [key async for key in clients[0].scan_iter(f"{redis_prefix}:order:*")]
+        await clients[0].pexpire(key, 150)  # the stored snapshot has 150 ms left
+        assert await reader.get_or_load("#1001", loads) == full_snapshot()  # kept in process
+        await asyncio.sleep(0.3)
+        await reader.get_or_load("#1001", loads)
+        assert loads.calls == 2  # not served from process memory past Redis's expiry
+    finally:
+        await reader.close()
+        for client in clients:
+            await client.aclose()
