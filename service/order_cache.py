@@ -33,6 +33,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
+from redis.asyncio.client import PubSub
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from service.models import OrderSnapshot
@@ -45,6 +47,10 @@ CacheEvent = Literal["hit", "miss", "coalesced"]
 DEFAULT_TTL_SECONDS = 10.0
 _MAX_LOCAL_ENTRIES = 10_000
 _RESUBSCRIBE_SECONDS = 1.0
+# An idle subscription is pinged this often; heard from not at all for `_SILENT_AFTER`, it is
+# taken for lost (a dropped idle connection gives no error) and the copies in process go.
+_PING_EVERY_SECONDS = 5.0
+_SILENT_AFTER_SECONDS = 15.0
 
 # KEYS: version key, value key. ARGV: version seen before loading, value, ttl in ms.
 # Stores only if nobody dropped the key since the load began.
@@ -100,8 +106,11 @@ class OrderCache:
         on_event: Callable[[CacheEvent], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         breaker: RedisBreaker | None = None,
+        ping_every: float = _PING_EVERY_SECONDS,
+        silent_after: float = _SILENT_AFTER_SECONDS,
     ) -> None:
         self._redis = redis
+        self._ping_every, self._silent_after = ping_every, silent_after
         self._breaker = breaker
         self._dropped_locally: set[str] = set()  # dropped while Redis was away
         self._ttl = ttl
@@ -224,10 +233,7 @@ class OrderCache:
             pubsub = redis.pubsub()
             try:
                 await pubsub.subscribe(self._channel)
-                while not self._resubscribe:
-                    message = await pubsub.get_message(timeout=_RESUBSCRIBE_SECONDS)
-                    if message is not None:
-                        self._heard(message)
+                await self._hear(pubsub)
             except (RedisError, OSError) as exc:
                 logger.warning("order cache subscription lost error=%s", type(exc).__name__)
                 lost = True
@@ -237,6 +243,23 @@ class OrderCache:
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
             if lost:
                 await asyncio.sleep(_RESUBSCRIBE_SECONDS)
+
+    async def _hear(self, pubsub: PubSub) -> None:
+        """Messages until a resubscription is due; RedisConnectionError when Redis is silent."""
+        clock = asyncio.get_running_loop().time
+        heard = pinged = clock()
+        while not self._resubscribe:
+            wait = min(_RESUBSCRIBE_SECONDS, self._ping_every)
+            message = await pubsub.get_message(timeout=wait)
+            now = clock()
+            if message is not None:
+                heard = now
+                self._heard(message)
+            elif now - heard > self._silent_after:
+                raise RedisConnectionError("order cache subscription silent")
+            elif now - max(heard, pinged) >= self._ping_every:
+                pinged = now
+                await pubsub.ping()  # answered by a "pong" message
 
     def _heard(self, message: dict[str, Any]) -> None:
         if message.get("type") == "subscribe":

@@ -34,6 +34,7 @@ from service.order_json import snapshot_from_json, snapshot_to_json
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.server import SandboxShop
 from tests import factories
+from tests.api.test_redis_down import RedisProxy
 
 OSLO = timezone(timedelta(hours=2))
 
@@ -403,3 +404,26 @@ async def test_a_copy_in_process_expires_with_the_one_in_redis(
         await reader.close()
         for client in clients:
             await client.aclose()
+
+
+async def test_a_silent_subscription_empties_the_copies_in_process(redis_url: str) -> None:
+    # A dropped idle connection gives no error: pings find out, and nothing stale is served.
+    proxy = RedisProxy(redis_url)
+    await proxy.start()
+    client = aioredis.Redis.from_url(proxy.url)
+    cache = OrderCache(redis=client, prefix=f"silent-{id(proxy)}", ping_every=0.1, silent_after=0.5)
+    try:
+        await cache.start()
+        await listening(cache)
+        await cache.get_or_load("#1001", Loads(full_snapshot()))
+        assert cache.in_process("#1001") is not None
+        proxy.silent = True
+        async with asyncio.timeout(10):
+            while cache.listening:  # noqa: ASYNC110 (a flag, set by the listener task)
+                await asyncio.sleep(0.05)
+        assert cache.in_process("#1001") is None
+    finally:
+        proxy.silent = False
+        await cache.close()
+        await client.aclose()
+        await proxy.cut()
