@@ -15,7 +15,15 @@ CHECKS_STAMP  := $(VENV)/.installed-checks-$(PROJECT_HASH)
 CHECKOV_VENV  ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-checkov-3.3.30
 
-.PHONY: dev test fmt lint typecheck unit install venv chart
+# The storefront element's tools (codegen, TypeScript, esbuild, playwright-core, axe-core,
+# graphql-http): exactly web/package-lock.json, again whenever it changes. `make dev` needs
+# none of them: the built element and GraphiQL's assets are committed under service/static/.
+WEB_STAMP := web/node_modules/.package-lock.json
+# The browser tests drive Debian's Chromium; no browser is ever downloaded.
+CHROMIUM  := /usr/bin/chromium
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: dev test fmt lint typecheck unit install venv chart web web-build
 
 # A changed pyproject.toml changes both stamp names: drop every old stamp so neither half of
 # the environment is trusted for the new dependencies.
@@ -37,7 +45,21 @@ $(CHECKOV_STAMP): $(RUNTIME_STAMP)
 	$(PIP) --python $(CHECKOV_VENV)/bin/python install 'checkov==3.3.30'
 	touch $(CHECKOV_STAMP)
 
-install: $(CHECKS_STAMP) $(CHECKOV_STAMP)
+$(WEB_STAMP): web/package-lock.json web/package.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+web: $(WEB_STAMP) $(CHROMIUM)
+
+# Rebuild what the wheel serves from web/ (the element, GraphiQL's assets); commit the result.
+web-build: $(WEB_STAMP)
+	cd web && npm run --silent build
+
+install: $(CHECKS_STAMP) $(CHECKOV_STAMP) web
 
 # The project's environment with its checks and benchmark tools, without checkov: what
 # bench/run needs.
@@ -59,7 +81,7 @@ typecheck: $(CHECKS_STAMP)
 
 # Every process (pytest and the `ordergate` subprocesses it starts) writes its own data file
 # (pyproject.toml: patch = subprocess, parallel); combine them, then report.
-unit: $(CHECKS_STAMP) $(CHECKOV_STAMP)
+unit: $(CHECKS_STAMP) $(CHECKOV_STAMP) web
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage combine --quiet

@@ -20,11 +20,13 @@ from service.api.endpoint import GraphQLEndpoint, identify
 from service.api.guard import RequestGuard
 from service.api.schema import build_schema
 from service.config import Settings
+from service.demo_page import demo_page
 from service.metrics import Metrics
 from service.metrics_server import serving_metrics
 from service.policy import Policy, load_policy
 from service.runtime import Runtime, open_runtime, utc_now
 from service.storage.database import check_ready
+from service.web_assets import asset_routes
 from service.webhooks.intake import WebhookIntake, shopify_webhook
 
 CORS_MAX_AGE_SECONDS = 600
@@ -57,10 +59,18 @@ async def dev_mail(request: Request) -> Response:
     return HTMLResponse(mailbox.render_page(), headers={"Content-Security-Policy": policy})
 
 
+# A storefront's own dev server (Hydrogen, Next.js, Vite: localhost on some port) against
+# `ordergate dev`, so that the element's two lines work with no setting. Never in production,
+# and never once ORDERGATE_CORS_ORIGINS names origins.
+DEV_LOOPBACK_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?"
+
+
 def _cors(settings: Settings) -> Middleware:
+    loopback = not settings.is_production and not settings.cors_origins
     return Middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
+        allow_origin_regex=DEV_LOOPBACK_ORIGINS if loopback else None,
         allow_methods=["GET", "POST"],
         allow_headers=["content-type", "accept-language", "x-request-id"],
         expose_headers=["x-request-id", "retry-after"],
@@ -144,7 +154,9 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/webhooks/shopify", shopify_webhook, methods=["POST"]),
+        *asset_routes(dev=not settings.is_production),
     ]
     if not settings.is_production:
         routes.append(Route("/dev/mail", dev_mail))
+        routes.append(Route("/", demo_page))
     return Starlette(routes=routes, middleware=[_cors(settings)], lifespan=lifespan)

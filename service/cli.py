@@ -1,5 +1,5 @@
-"""`ordergate dev | serve | migrate | audit … | report … | shopify webhooks | sandbox staff`:
-parse, then call; no logic here."""
+"""`ordergate dev | serve | migrate | audit … | privacy … | report … | shopify webhooks |
+sandbox staff`: parse, then call; no logic here."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import asyncpg
 import uvicorn
 from pydantic import SecretStr, ValidationError
 from starlette.applications import Starlette
@@ -25,14 +26,17 @@ from service.app import create_app
 from service.client_address import parse_networks
 from service.config import ConfigurationError, Settings
 from service.connections import ConnectionLimits, guarded_protocol
+from service.customer_input import OrderArgument, order_argument
 from service.embedded import start_embedded_postgres
 from service.logs import configure_logging
+from service.operator_shop import order_id_named
+from service.orders.privacy import Privacy
 from service.policy import Policy, PolicyError, load_policy
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.remote import SandboxNotRunning, StaffRequestRefused, request_staff_action
 from service.sandbox.server import SANDBOX_STATE_FILE, STAFF_ACTIONS
 from service.shopify_webhooks import COMPLIANCE_TOPICS, app_toml, check_url, subscribe_shop
-from service.storage import audit, database, reports
+from service.storage import audit, database, personal_data, reports
 from service.storage.database import Connection
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -136,9 +140,9 @@ def _dev_secret(data_dir: Path) -> SecretStr:
 
 
 def _print_demo_orders(settings: Settings) -> None:
-    url = f"http://{settings.listen_host}:{settings.port}/graphql"
-    mail = f"http://{settings.listen_host}:{settings.port}/dev/mail"
-    lines = [f"ordergate dev: GraphiQL on {url} with the sandbox shop."]
+    base = f"http://{settings.listen_host}:{settings.port}"
+    url, mail = f"{base}/graphql", f"{base}/dev/mail"
+    lines = [f"ordergate dev: the demo storefront on {base}/, GraphiQL on {url}, the sandbox shop."]
     if settings.smtp_url is None:
         lines.append(f"Customer e-mail (codes, receipts) lands in the embedded mailbox: {mail}")
     lines.append("Act as staff in the sandbox shop: ordergate sandbox staff cancel 1012")
@@ -196,6 +200,98 @@ async def _export(conn: Connection, args: argparse.Namespace) -> None:
 def cmd_audit_export(args: argparse.Namespace) -> int:
     """Audit events as JSON lines, filtered by order and time."""
     asyncio.run(_with_connection(_require_database(_settings()), lambda conn: _export(conn, args)))
+    return 0
+
+
+def _month(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError("give a month as YYYY-MM, e.g. 2025-11") from None
+
+
+def cmd_audit_prune(args: argparse.Namespace) -> int:
+    """Drop whole audit partitions of months before `--before`; the chain head stays."""
+    if args.before > datetime.now(UTC):
+        raise ConfigurationError("--before lies in the future")
+    dropped = asyncio.run(
+        _with_connection(
+            _require_database(_settings()),
+            lambda conn: audit.drop_partitions_before(conn=conn, cutoff=args.before),
+        )
+    )
+    for name in dropped:
+        print(f"dropped {name}")  # noqa: T201
+    print(f"{len(dropped)} partition(s) before {args.before:%Y-%m} dropped")  # noqa: T201
+    return 0
+
+
+def _order_argument(settings: Settings) -> Callable[[str], OrderArgument]:
+    def parse(typed: str) -> OrderArgument:
+        parsed = order_argument(
+            typed,
+            prefix=settings.shopify_order_name_prefix,
+            suffix=settings.shopify_order_name_suffix,
+        )
+        if parsed is None:
+            raise ConfigurationError(f"--order {typed!r} is not #1001, 1001 or an order gid")
+        return parsed
+
+    return parse
+
+
+async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
+    """The gid of the order typed: as given, else by name from the requests held, else from
+    the shop itself (an order only ever looked up)."""
+    argument = _order_argument(settings)(typed)
+    if argument.gid is not None:
+        return argument.gid
+    assert argument.name is not None
+    async with pool.acquire() as conn:
+        named = await personal_data.order_ids_named(conn=conn, name=argument.name)
+    if len(named) == 1:
+        return named[0]
+    found = None
+    if not settings.uses_sandbox:
+        try:
+            found = await order_id_named(settings, argument.name)
+        except UpstreamUnavailable as error:
+            raise ConfigurationError(
+                f"the shop could not be reached ({error}): give a gid"
+            ) from None
+    if found is None:
+        raise ConfigurationError(f"no order named {argument.name} found: give its gid")
+    return found
+
+
+async def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
+    settings = _settings()
+    pool = await database.create_pool(
+        _require_database(settings), min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS
+    )
+    try:
+        order_id = await _order_id(settings, pool, typed)
+        return await work(Privacy(pool=pool, clock=lambda: datetime.now(UTC)), order_id)
+    finally:
+        await pool.close()
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    """Everything ordergate holds on one order, as one JSON document."""
+    document = asyncio.run(_privacy(args.order, lambda privacy, order_id: privacy.export(order_id)))
+    print(json.dumps(document, default=str, ensure_ascii=False, indent=2))  # noqa: T201
+    return 0
+
+
+def cmd_privacy_redact(args: argparse.Namespace) -> int:
+    """Erase the personal data held on one order, as a customers/redact webhook does."""
+
+    async def redact(privacy: Privacy, order_id: str) -> tuple[str, personal_data.Erased]:
+        return order_id, await privacy.erase_orders([order_id], reason="privacy redact")
+
+    order_id, erased = asyncio.run(_privacy(args.order, redact))
+    counts = ", ".join(f"{name} {count}" for name, count in erased.as_details().items())
+    print(f"erased the personal data of {order_id}: {counts}")  # noqa: T201
     return 0
 
 
@@ -302,6 +398,20 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=_timestamp, help="from this time (ISO 8601)")
     export.add_argument("--until", type=_timestamp, help="before this time (ISO 8601)")
     export.set_defaults(run=cmd_audit_export)
+    prune = audit_commands.add_parser("prune", help="drop whole partitions of old months")
+    prune.add_argument(
+        "--before", required=True, type=_month, help="drop months before this one (YYYY-MM)"
+    )
+    prune.set_defaults(run=cmd_audit_prune)
+    privacy = commands.add_parser("privacy", help="personal data held on an order (CONTRACT §7)")
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    for name, run, text in (
+        ("export", cmd_privacy_export, "everything held on the order, as JSON"),
+        ("redact", cmd_privacy_redact, "erase the personal data held on the order"),
+    ):
+        command = privacy_commands.add_parser(name, help=text)
+        command.add_argument("--order", required=True, help="#1001, 1001 or a gid")
+        command.set_defaults(run=run)
     report = commands.add_parser("report", help="merchant reports")
     report_commands = report.add_subparsers(dest="report_command", required=True)
     cancellations = report_commands.add_parser(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from service.models import Refusal, UserErrorCode
 
@@ -85,6 +86,28 @@ def canonical_order_name(typed: str, *, prefix: str = "#", suffix: str = "") -> 
     if not _DIGITS.match(core):
         return None
     return f"{prefix}{core}{suffix}"
+
+
+ORDER_GID_PREFIX = "gid://shopify/Order/"
+_ORDER_GID = re.compile(r"^gid://shopify/Order/[1-9][0-9]{0,19}$")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderArgument:
+    """An order as an operator typed it: exactly one of its gid or its canonical name."""
+
+    gid: str | None = None
+    name: str | None = None
+
+
+def order_argument(typed: str, *, prefix: str = "#", suffix: str = "") -> OrderArgument | None:
+    """`#1001`, `1001` (a name, as the shop writes it) or `gid://shopify/Order/…` as typed on a
+    command line; None when it is none of them. Commands taking an order share this one."""
+    text = typed.strip()
+    if _ORDER_GID.match(text):
+        return OrderArgument(gid=text)
+    name = canonical_order_name(text, prefix=prefix, suffix=suffix)
+    return OrderArgument(name=name) if name is not None else None
 
 
 VERIFICATION_CODE_DIGITS = 6

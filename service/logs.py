@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 from datetime import UTC, datetime
@@ -23,6 +24,21 @@ _ALLOWED_EXTRA = (
 )
 
 
+_IPV4_KEPT_BITS = 24
+_IPV6_KEPT_BITS = 48
+
+
+def truncated_address(address: object) -> str:
+    """A client address as logs keep it: its /24 (IPv4) or /48 (IPv6) network, enough to see
+    abuse from one network, not to name a household (README, "Personal data")."""
+    try:
+        parsed = ipaddress.ip_address(str(address))
+    except ValueError:
+        return "unknown"
+    bits = _IPV4_KEPT_BITS if parsed.version == 4 else _IPV6_KEPT_BITS
+    return str(ipaddress.ip_network(f"{parsed}/{bits}", strict=False))
+
+
 class JsonFormatter(logging.Formatter):
     """Formats records as compact JSON with a fixed set of fields."""
 
@@ -36,7 +52,7 @@ class JsonFormatter(logging.Formatter):
         for name in _ALLOWED_EXTRA:
             value = record.__dict__.get(name)
             if value is not None:
-                line[name] = value
+                line[name] = truncated_address(value) if name == "client_address" else value
         if record.exc_info and record.exc_info[0] is not None:
             # The type only: exception text may quote an upstream body.
             line["exception"] = record.exc_info[0].__name__

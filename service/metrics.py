@@ -76,6 +76,12 @@ class Metrics:
         self._declare_audit(new)
         self._declare_mail(new)
         self._declare_webhooks(new)
+        self.erased_rows = new.counter(
+            "ordergate_personal_data_erased_total",
+            "Rows of personal data erased, by reason (customers/redact, shop/redact, "
+            "privacy redact, retention).",
+            "reason",
+        )
 
     def _declare_admin(self, new: _Declare) -> None:
         self.admin_calls = new.counter(
@@ -192,6 +198,10 @@ class Metrics:
         receipt (the worker's `on_processed`)."""
         self.webhooks_processed.inc(count)
         self.webhook_lag_seconds.observe(max(0.0, lag_seconds))
+
+    def personal_data_erased(self, reason: str, rows: int) -> None:
+        """An erasure touched `rows` rows of personal data (`Privacy`'s `on_erased`)."""
+        self.erased_rows.labels(reason).inc(rows)
 
     def webhook_parked(self) -> None:
         """The worker gave up on a stored webhook after too many failed attempts."""

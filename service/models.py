@@ -353,6 +353,8 @@ class AuditOperation(enum.StrEnum):
     REPORT_NOT_RECEIVED = "reportNotReceived"
     STATUS_CHANGED = "request.status_changed"
     VERIFICATION = "verification"  # a one-time code sent, withheld, failed or accepted
+    PERSONAL_DATA_ERASED = "privacy.erased"  # an erasure: which orders (or all), how many rows
+    PERSONAL_DATA_REQUESTED = "privacy.data_request"  # customers/data_request, for the operator
 
 
 class AuditDecision(enum.StrEnum):

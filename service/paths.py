@@ -21,3 +21,5 @@ ADMIN_SLICE = SCHEMA_DIR / "shopify" / "admin-slice.graphql"
 ADMIN_OPERATIONS_DIR = SCHEMA_DIR / "shopify" / "operations"
 MIGRATIONS_DIR = DATA_ROOT / "db" / "migrations"
 LOCALES_DIR = _PACKAGE / "locales"
+# Built browser files (web/scripts/build.mjs) and GraphiQL's vendored assets: package data.
+STATIC_DIR = _PACKAGE / "static"

@@ -131,6 +131,13 @@ class NotificationPolicy(_Strict):
     acknowledge: bool = True  # a receipt for a request not finished at once, and its outcome
 
 
+class PrivacyPolicy(_Strict):
+    """How long personal data is kept (CONTRACT §7)."""
+
+    # Older personal data is erased by the retention worker, as a customers/redact would.
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
+
+
 class Policy(_Strict):
     """The whole merchant policy; a file may set any subset, the rest are defaults."""
 
@@ -138,6 +145,7 @@ class Policy(_Strict):
     not_received: NotReceivedPolicy = NotReceivedPolicy()
     verification: VerificationPolicy = VerificationPolicy()
     notifications: NotificationPolicy = NotificationPolicy()
+    privacy: PrivacyPolicy = PrivacyPolicy()
 
 
 def parse_policy(document: Any, *, source: str = "policy") -> Policy:

@@ -36,7 +36,9 @@ from service.orders.access import OrderAccess, OrderNameFormat
 from service.orders.lifecycle import Lifecycle
 from service.orders.lookup import OrderLookup
 from service.orders.notifications import Notifications
+from service.orders.privacy import Privacy
 from service.orders.reconciler import Reconciler
+from service.orders.retention import RetentionWorker
 from service.orders.staff_decisions import StaffDecisions
 from service.orders.submission import Submissions
 from service.orders.verification import Codes
@@ -152,7 +154,14 @@ async def open_runtime(
             notifications=mail.notifications,
         )
         _start_workers(
-            stack, shared, lifecycle, cache, settings=settings, metrics=metrics, clock=clock
+            stack,
+            shared,
+            lifecycle,
+            cache,
+            settings=settings,
+            metrics=metrics,
+            clock=clock,
+            retention=timedelta(days=policy.privacy.retention_days),
         )
         common = _UseCaseArgs(pool=shared.pool, audit=shared.audit, policy=policy, clock=clock)
         yield Runtime(
@@ -184,8 +193,10 @@ def _start_workers(
     settings: Settings,
     metrics: Metrics,
     clock: Callable[[], datetime],
+    retention: timedelta,
 ) -> None:
-    """The reconciler and the webhook worker, in every replica; stopped before the pool."""
+    """The reconciler, the webhook worker and the retention worker, in every replica; stopped
+    before the pool."""
     reconciler = Reconciler(
         pool=shared.pool,
         lifecycle=lifecycle,
@@ -199,15 +210,20 @@ def _start_workers(
     decisions = StaffDecisions(
         pool=shared.pool, admin=shared.admin, lifecycle=lifecycle, cache=cache
     )
+    privacy = Privacy(pool=shared.pool, clock=clock, on_erased=metrics.personal_data_erased)
     webhooks = WebhookWorker(
         pool=shared.pool,
         decisions=decisions,
         clock=clock,
+        privacy=privacy,
         on_processed=metrics.webhook_processed,
         on_parked=metrics.webhook_parked,
     )
     webhooks.start()
     stack.push_async_callback(webhooks.close)
+    retention_worker = RetentionWorker(privacy=privacy, retention=retention)
+    retention_worker.start()
+    stack.push_async_callback(retention_worker.close)
 
 
 async def _open_mail(

@@ -16,13 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import aiohttp
-
-from service.admin.auth import ClientCredentials, StaticToken, TokenProvider, token_url_for
-from service.admin.client import AdminClient
-from service.admin.operations import OperationRegistry
 from service.admin.shop import Shop
 from service.config import ConfigurationError, Settings
+from service.operator_shop import operator_shop
 
 ORDER_TOPICS = (
     "orders/updated",
@@ -122,33 +118,10 @@ async def subscribe(shop: Shop, *, url: str) -> SubscriptionReport:
     return SubscriptionReport(tuple(created), tuple(existing), tuple(refused))
 
 
-def _auth(settings: Settings, session: aiohttp.ClientSession, endpoint: str) -> TokenProvider:
-    if settings.shopify_client_id and settings.shopify_client_secret:
-        return ClientCredentials(
-            session,
-            token_url=token_url_for(endpoint),
-            client_id=settings.shopify_client_id,
-            client_secret=settings.shopify_client_secret,
-        )
-    if settings.shopify_admin_token is None:
-        raise ConfigurationError(
-            "set SHOPIFY_ADMIN_TOKEN, or SHOPIFY_CLIENT_ID and SHOPIFY_CLIENT_SECRET"
-        )
-    return StaticToken(settings.shopify_admin_token)
-
-
 async def subscribe_shop(settings: Settings, *, url: str) -> SubscriptionReport:
     """Subscribe the configured shop (SHOPIFY_SHOP or SHOPIFY_ADMIN_ENDPOINT) at `url`."""
     if settings.uses_sandbox:
         raise ConfigurationError("set SHOPIFY_SHOP (or SHOPIFY_ADMIN_ENDPOINT) to subscribe a shop")
-    endpoint = settings.admin_endpoint()
     # The operator's registry: the only one that allows webhookSubscriptionCreate.
-    operations = OperationRegistry.load(operator=True)
-    async with aiohttp.ClientSession() as session:
-        client = AdminClient(
-            session,
-            endpoint=endpoint,
-            auth=_auth(settings, session, endpoint),
-            operations=operations,
-        )
-        return await subscribe(Shop(client), url=url)
+    async with operator_shop(settings, operator=True) as shop:
+        return await subscribe(shop, url=url)

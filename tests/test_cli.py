@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from service.sandbox.demo import ORDER_ID_BASE
 from service.sandbox.server import SANDBOX_STATE_FILE, SandboxShop, start_sandbox
 from service.shopify_webhooks import ORDER_TOPICS
 from service.storage import audit
@@ -96,6 +97,35 @@ def test_audit_export_filters_by_order(audited_database: str) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 2
     assert {line["order_id"] for line in lines} == {"gid://shopify/Order/1"}
+
+
+def test_privacy_redact_takes_a_gid_and_the_chain_still_verifies(audited_database: str) -> None:
+    env = {"DATABASE_URL": audited_database}
+    redact = run("privacy", "redact", "--order", "gid://shopify/Order/1", env=env)
+    assert redact.returncode == 0, redact.stderr
+    assert "audit_rows 2" in redact.stdout
+    exported = json.loads(
+        run("privacy", "export", "--order", "gid://shopify/Order/1", env=env).stdout
+    )
+    assert [e["client_address"] for e in exported["audit_events"]] == [None, None, None]
+    assert "4 event(s)" not in run("audit", "verify", env=env).stdout  # the erasure is audited
+    assert run("audit", "verify", env=env).returncode == 0
+
+
+def test_privacy_commands_refuse_what_is_not_an_order(audited_database: str) -> None:
+    result = run(
+        "privacy", "export", "--order", "ada@example.com", env={"DATABASE_URL": audited_database}
+    )
+    assert result.returncode == 2
+    assert "not #1001, 1001 or an order gid" in result.stderr
+
+
+def test_audit_prune_drops_past_months_and_verify_passes(audited_database: str) -> None:
+    env = {"DATABASE_URL": audited_database}
+    result = run("audit", "prune", "--before", "2020-01", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "0 partition(s) before 2020-01 dropped" in result.stdout
+    assert run("audit", "prune", "--before", "2999-01", env=env).returncode == 2
 
 
 def test_report_cancellations_counts_by_reason_and_outcome(audited_database: str) -> None:
@@ -299,3 +329,26 @@ def test_sandbox_staff_without_a_running_sandbox(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "start `ordergate dev` first" in result.stderr
+
+
+async def test_privacy_redact_finds_an_order_only_looked_up_in_the_shop(
+    sandbox: SandboxShop, make_database: DatabaseFactory
+) -> None:
+    dsn = await make_database()
+    gid = f"gid://shopify/Order/{ORDER_ID_BASE + 1001}"  # #1001 in the sandbox shop
+    conn = await asyncpg.connect(dsn)
+    try:
+        looked_up = audit.AuditEvent("orderStatus", "r1", "198.51.100.44", gid)
+        await audit.append(conn=conn, events=[looked_up])
+    finally:
+        await conn.close()
+    env = {
+        "DATABASE_URL": dsn,
+        "SHOPIFY_ADMIN_ENDPOINT": sandbox.endpoint,
+        "SHOPIFY_ADMIN_TOKEN": sandbox.admin_token,
+    }
+
+    result = await run_beside("privacy", "redact", "--order", "#1001", env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert f"erased the personal data of {gid}: audit_rows 1" in result.stdout

@@ -19,6 +19,7 @@ from service.api.context import Context
 from service.client_address import client_address
 from service.messages import negotiate
 from service.runtime import Runtime
+from service.web_assets import graphiql_page
 
 
 async def identify(request: Request) -> Response | None:
@@ -57,6 +58,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     def __init__(self, *args: Any, hide_suggestions: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._hide_suggestions = hide_suggestions
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL from the wheel's own assets (dev only: production sets no IDE)."""
+        return graphiql_page()
 
     async def get_context(self, request: Request, response: Response | Any) -> Context:  # type: ignore[override]
         runtime = Runtime.of(request)

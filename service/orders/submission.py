@@ -274,6 +274,7 @@ class Submissions:
                 key=sub.idempotency_key,
                 digest=sub.fingerprint(),
                 response=idempotency.encode_answer(answer),
+                order_id=order.id,
             )
 
     async def _verified_order(self, sub: Submission, trail: Trail) -> Order | Locked | None:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from service.admin.errors import UpstreamUnavailable
+from service.orders.privacy import Privacy
 from service.orders.staff_decisions import StaffDecisions
 from service.storage import StorageUnavailable, webhook_inbox
 from service.storage.webhook_inbox import InboxRow
@@ -44,6 +45,7 @@ class WebhookWorker:
         pool: asyncpg.Pool,
         decisions: StaffDecisions,
         clock: Callable[[], datetime],
+        privacy: Privacy | None = None,
         interval: float = 0.5,
         settle: timedelta = timedelta(milliseconds=300),
         batch: int = 200,
@@ -52,6 +54,7 @@ class WebhookWorker:
     ) -> None:
         self._pool = pool
         self._decisions = decisions
+        self._privacy = privacy
         self._clock = clock
         self._interval = interval
         self._settle = settle
@@ -70,14 +73,21 @@ class WebhookWorker:
         for row in rows:
             by_order[row.order_id].append(row)
         for order_id, deliveries in by_order.items():
-            await self._process(order_id, deliveries)
+            if order_id is None:
+                # Compliance deliveries name no order of their own: each is its own work.
+                for row in deliveries:
+                    await self._process(None, [row])
+            else:
+                await self._process(order_id, deliveries)
         return len(rows)
 
     async def _process(self, order_id: str | None, deliveries: Sequence[InboxRow]) -> None:
         try:
             if order_id is not None:
                 await self._decisions.order_changed(order_id)
-            # Compliance topics are kept in the inbox for the personal-data work (§7).
+            elif self._privacy is not None:
+                for row in deliveries:
+                    await self._privacy.comply(row.topic, row.payload or {})
         except (UpstreamUnavailable, StorageUnavailable, asyncpg.PostgresError, OSError) as exc:
             await self._failed(deliveries, type(exc).__name__)
             return

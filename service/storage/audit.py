@@ -1,10 +1,19 @@
-"""The tamper-evident audit log: hash-chained append, verify, export, monthly partitions."""
+"""The tamper-evident audit log: hash-chained append, verify, export, monthly partitions.
+
+Personal data (the client's address, the caller's own request id) is stored apart from the
+chained row, in `audit_personal`, with a random key of its own; the chained row holds
+`personal_digest`, an HMAC of that data under that key. Erasing deletes the personal row and
+its key: the chain still verifies, and the digest left behind cannot be brute-forced by
+anyone, the holder of ORDERGATE_SECRET_KEY included (db/migrations/0008_erasable_audit.md).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
+import secrets
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field, replace
@@ -13,9 +22,12 @@ from typing import Any
 
 import asyncpg
 
-from service.storage.database import Connection
+from service.storage.connection import Connection
 
 GENESIS_HASH = "0" * 64
+PERSONAL_DETAIL_KEYS = frozenset({"client_request_id", "comment", "contact"})
+"""Detail keys that may identify a person: stored apart from the chained row, erasable."""
+_PERSONAL_KEY_BYTES = 32
 _PARTITION_NAME = re.compile(r"^audit_events_(\d{4})_(\d{2})$")
 
 
@@ -54,11 +66,16 @@ class AuditRecord:
     event: AuditEvent
     prev_hash: str
     hash: str
+    personal_digest: str | None = None
+    """HMAC of the personal part under its own key; None when the event carried none."""
+    personal: Mapping[str, object] | None = None
+    """The personal part while it is kept: `client_address` and personal `details`."""
 
     def content(self) -> dict[str, object]:
-        """Everything the row's hash covers except `prev_hash`."""
+        """Everything the row's hash covers except `prev_hash`: the personal part only as
+        its digest (a row without one hashes exactly as rows did before 0008)."""
         event = self.event
-        return {
+        content: dict[str, object] = {
             "seq": self.seq,
             "occurred_at": self.occurred_at,
             "operation": event.operation,
@@ -72,10 +89,19 @@ class AuditRecord:
             "admin_calls": [_admin_call_json(call) for call in event.admin_calls],
             "details": dict(event.details),
         }
+        if self.personal_digest is not None:
+            content["personal_digest"] = self.personal_digest
+        return content
 
     def to_json(self) -> dict[str, object]:
-        """The row as plain JSON values, as `ordergate audit export` prints it."""
+        """The row as plain JSON values, as `ordergate audit export` prints it: the personal
+        part put back while it is kept (`personal_erased` once it is not)."""
         data: dict[str, object] = json.loads(canonical_json(self.content()))
+        if self.personal is not None:
+            personal = json.loads(canonical_json(dict(self.personal)))
+            data["client_address"] = personal.get("client_address")
+            data["details"] = {**data["details"], **personal.get("details", {})}  # type: ignore[dict-item]
+        data["personal_erased"] = self.personal_digest is not None and self.personal is None
         return {**data, "prev_hash": self.prev_hash, "hash": self.hash}
 
 
@@ -125,6 +151,26 @@ def chain_hash(prev_hash: str, content: Mapping[str, object]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(content)).hexdigest()
 
 
+def personal_digest(key: bytes, personal: Mapping[str, object]) -> str:
+    """HMAC-SHA256 of the personal part under the row's own random key."""
+    return hmac.new(key, canonical_json(dict(personal)), hashlib.sha256).hexdigest()
+
+
+def split_personal(event: AuditEvent) -> tuple[AuditEvent, dict[str, object] | None]:
+    """The event as chained (no client address, no personal details) and its personal part,
+    None when it has none."""
+    kept = {k: v for k, v in event.details.items() if k not in PERSONAL_DETAIL_KEYS}
+    personal_details = {
+        k: v for k, v in event.details.items() if k in PERSONAL_DETAIL_KEYS and v is not None
+    }
+    personal: dict[str, object] = {}
+    if event.client_address is not None:
+        personal["client_address"] = event.client_address
+    if personal_details:
+        personal["details"] = personal_details
+    return replace(event, client_address=None, details=kept), personal or None
+
+
 def _in_transaction(conn: Connection) -> AbstractAsyncContextManager[object]:
     # Join the caller's transaction so its intent and our rows commit together.
     return nullcontext() if conn.is_in_transaction() else conn.transaction()
@@ -144,28 +190,61 @@ INSERT_AND_ADVANCE = """
 WITH inserted AS (
     INSERT INTO audit_events (
         seq, occurred_at, operation, request_id, client_address, order_id,
-        customer_request_id, decision, reason, outcome, admin_calls, details, prev_hash, hash
+        customer_request_id, decision, reason, outcome, admin_calls, details, prev_hash, hash,
+        personal_digest
     )
     -- JSON travels as text so connection codecs cannot re-encode the hashed bytes.
     SELECT seq, occurred_at, operation, request_id, client_address, order_id,
            customer_request_id, decision, reason, outcome, admin_calls::json, details::json,
-           prev_hash, hash
+           prev_hash, hash, personal_digest
     FROM unnest(
         $1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
         $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-        $13::text[], $14::text[]
+        $13::text[], $14::text[], $15::text[]
     ) AS row (
         seq, occurred_at, operation, request_id, client_address, order_id,
-        customer_request_id, decision, reason, outcome, admin_calls, details, prev_hash, hash
+        customer_request_id, decision, reason, outcome, admin_calls, details, prev_hash, hash,
+        personal_digest
     )
 )
-UPDATE audit_chain_head SET seq = $15, hash = $16, occurred_at = $17
+UPDATE audit_chain_head SET seq = $16, hash = $17, occurred_at = $18
+"""
+INSERT_PERSONAL = """
+INSERT INTO audit_personal (seq, occurred_at, order_id, key, data)
+SELECT seq, occurred_at, order_id, key, data::json
+FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::bytea[], $5::text[])
+    AS row (seq, occurred_at, order_id, key, data)
 """
 
 
-def _link(events: Sequence[AuditEvent], head: asyncpg.Record, now: datetime) -> list[AuditRecord]:
+@dataclass(frozen=True)
+class _Personal:
+    """A personal row to store beside its chained row."""
+
+    seq: int
+    occurred_at: datetime
+    order_id: str | None
+    key: bytes
+    data: dict[str, object]
+
+
+def seal_personal(record: AuditRecord) -> tuple[AuditRecord, _Personal | None]:
+    """The record as chained, with the personal part moved out under a fresh random key."""
+    kept, personal = split_personal(record.event)
+    if personal is None:
+        return replace(record, event=kept, personal_digest=None, personal=None), None
+    personal = json.loads(canonical_json(personal))
+    key = secrets.token_bytes(_PERSONAL_KEY_BYTES)
+    row = _Personal(record.seq, record.occurred_at, kept.order_id, key, personal)
+    digest = personal_digest(key, personal)
+    return replace(record, event=kept, personal_digest=digest, personal=personal), row
+
+
+def _link(
+    events: Sequence[AuditEvent], head: asyncpg.Record, now: datetime
+) -> tuple[list[AuditRecord], list[_Personal]]:
     seq, prev_hash, floor = head["seq"], head["hash"], head["occurred_at"]
-    records = []
+    records, personal_rows = [], []
     for event in events:
         seq += 1
         moment = (event.occurred_at or now).astimezone(UTC)
@@ -173,11 +252,13 @@ def _link(events: Sequence[AuditEvent], head: asyncpg.Record, now: datetime) -> 
         occurred_at = max(moment, floor) if floor is not None else moment
         details = json.loads(canonical_json(dict(event.details)))
         normalised = replace(event, details=details, occurred_at=occurred_at)
-        unhashed = AuditRecord(seq, occurred_at, normalised, prev_hash, "")
+        unhashed, personal = seal_personal(AuditRecord(seq, occurred_at, normalised, prev_hash, ""))
         prev_hash = chain_hash(prev_hash, unhashed.content())
         records.append(replace(unhashed, hash=prev_hash))
+        if personal is not None:
+            personal_rows.append(personal)
         floor = occurred_at
-    return records
+    return records, personal_rows
 
 
 def _columns(records: list[AuditRecord]) -> list[list[Any]]:
@@ -189,7 +270,18 @@ def _columns(records: list[AuditRecord]) -> list[list[Any]]:
     columns.append([canonical_json(c["details"]).decode() for c, _ in rows])
     columns.append([r.prev_hash for _, r in rows])
     columns.append([r.hash for _, r in rows])
+    columns.append([r.personal_digest for _, r in rows])
     return columns
+
+
+def _personal_columns(rows: list[_Personal]) -> list[list[Any]]:
+    return [
+        [row.seq for row in rows],
+        [row.occurred_at for row in rows],
+        [row.order_id for row in rows],
+        [row.key for row in rows],
+        [canonical_json(row.data).decode() for row in rows],
+    ]
 
 
 async def append(*, conn: Connection, events: Sequence[AuditEvent]) -> list[AuditRecord]:
@@ -205,27 +297,30 @@ async def append(*, conn: Connection, events: Sequence[AuditEvent]) -> list[Audi
         head = await conn.fetchrow(LOCK_HEAD_AND_ENSURE_PARTITIONS, months)
         if head is None:
             raise RuntimeError("audit_chain_head is empty: the audit migration did not run")
-        records = _link(events, head, now)
+        records, personal = _link(events, head, now)
         last = records[-1]
         await conn.execute(
             INSERT_AND_ADVANCE, *_columns(records), last.seq, last.hash, last.occurred_at
         )
+        if personal:
+            await conn.execute(INSERT_PERSONAL, *_personal_columns(personal))
     return records
 
 
 SELECT_COLUMNS = """
-SELECT seq, occurred_at, operation, request_id, client_address, order_id, customer_request_id,
-       decision, reason, outcome, admin_calls::text AS admin_calls, details::text AS details,
-       prev_hash, hash
-FROM audit_events
+SELECT e.seq, e.occurred_at, e.operation, e.request_id, e.client_address, e.order_id,
+       e.customer_request_id, e.decision, e.reason, e.outcome,
+       e.admin_calls::text AS admin_calls, e.details::text AS details, e.prev_hash, e.hash,
+       e.personal_digest, p.key AS personal_key, p.data::text AS personal
+FROM audit_events e LEFT JOIN audit_personal p ON p.seq = e.seq
 """
-SELECT_ALL = SELECT_COLUMNS + "ORDER BY seq"
+SELECT_ALL = SELECT_COLUMNS + "ORDER BY e.seq"
 SELECT_FILTERED = (
     SELECT_COLUMNS
-    + """WHERE ($1::text IS NULL OR order_id = $1)
-  AND ($2::timestamptz IS NULL OR occurred_at >= $2)
-  AND ($3::timestamptz IS NULL OR occurred_at < $3)
-ORDER BY seq"""
+    + """WHERE ($1::text IS NULL OR e.order_id = $1)
+  AND ($2::timestamptz IS NULL OR e.occurred_at >= $2)
+  AND ($3::timestamptz IS NULL OR e.occurred_at < $3)
+ORDER BY e.seq"""
 )
 READ_HEAD = "SELECT seq, hash FROM audit_chain_head"
 
@@ -245,7 +340,27 @@ def _record(row: asyncpg.Record) -> AuditRecord:
         details=json.loads(row["details"]),
         occurred_at=row["occurred_at"],
     )
-    return AuditRecord(row["seq"], row["occurred_at"], event, row["prev_hash"], row["hash"])
+    personal = json.loads(row["personal"]) if row["personal"] is not None else None
+    return AuditRecord(
+        row["seq"],
+        row["occurred_at"],
+        event,
+        row["prev_hash"],
+        row["hash"],
+        personal_digest=row["personal_digest"],
+        personal=personal,
+    )
+
+
+def _personal_problem(record: AuditRecord, key: bytes | None) -> str | None:
+    """What is wrong between a row's digest and its kept personal part, if anything."""
+    if record.personal is None:
+        return None
+    if record.personal_digest is None or key is None:
+        return "personal data kept for a row that committed to none"
+    if not hmac.compare_digest(personal_digest(key, record.personal), record.personal_digest):
+        return "personal data does not match the row's digest"
+    return None
 
 
 def _snapshot(conn: Connection) -> AbstractAsyncContextManager[object]:
@@ -274,6 +389,9 @@ async def verify(*, conn: Connection) -> VerifyResult:
                 return _broken(checked, record.seq, "prev_hash does not link to the row before")
             if chain_hash(record.prev_hash, record.content()) != record.hash:
                 return _broken(checked, record.seq, "hash does not match the row's content")
+            problem = _personal_problem(record, row["personal_key"])
+            if problem is not None:
+                return _broken(checked, record.seq, problem)
             checked, expected_seq, prev_hash = checked + 1, record.seq + 1, record.hash
     if head is not None and expected_seq is not None and head["hash"] != prev_hash:
         return _broken(checked, expected_seq, f"rows after {expected_seq - 1} are missing")
@@ -320,8 +438,13 @@ def partition_name(year: int, month: int) -> str:
     return f"audit_events_{year:04d}_{month:02d}"
 
 
+DROP_PERSONAL_BEFORE = "DELETE FROM audit_personal WHERE occurred_at < $1"
+
+
 async def drop_partitions_before(*, conn: Connection, cutoff: datetime) -> list[str]:
-    """Drops whole monthly partitions that end at or before `cutoff`; returns their names."""
+    """Drops whole monthly partitions that end at or before `cutoff`, and the personal rows
+    of their events; returns their names. The chain head stays: `verify` anchors on the
+    oldest row that remains."""
     if cutoff > datetime.now(UTC):
         raise ValueError("retention cutoff lies in the future")
     dropped = []
@@ -331,9 +454,13 @@ async def drop_partitions_before(*, conn: Connection, cutoff: datetime) -> list[
             if match is None:
                 continue
             year, month = int(match[1]), int(match[2])
-            if _add_months(datetime(year, month, 1, tzinfo=UTC), 1) <= cutoff:
+            ends = _add_months(datetime(year, month, 1, tzinfo=UTC), 1)
+            if ends <= cutoff:
                 name = partition_name(year, month)
                 # DDL cannot take $n parameters; the name comes from two checked integers.
                 await conn.execute(f"DROP TABLE {name}")
                 dropped.append(name)
+                await conn.execute(
+                    DROP_PERSONAL_BEFORE, _add_months(datetime(year, month, 1, tzinfo=UTC), 1)
+                )
     return dropped

@@ -18,10 +18,11 @@ from asyncpg.pool import PoolAcquireContext, PoolConnectionProxy
 
 from service.paths import MIGRATIONS_DIR
 
-logger = logging.getLogger(__name__)
+# Re-exported: storage modules have long imported it from here.
+from service.storage.connection import Connection as Connection
+from service.storage.migration_steps import STEPS
 
-Connection = asyncpg.Connection | PoolConnectionProxy
-"""A plain connection or one borrowed from a pool: service functions take either."""
+logger = logging.getLogger(__name__)
 
 _MIGRATION_NAME = re.compile(r"^\d{4}_[a-z0-9_]+\.sql$")
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -290,6 +291,9 @@ async def migrate(
         for migration in _unapplied(migrations, await _applied(conn)):
             async with conn.transaction():
                 await conn.execute(migration.sql)
+                step = STEPS.get(migration.name)
+                if step is not None:
+                    await step(conn)
                 await conn.execute(RECORD_APPLIED, migration.name, migration.checksum)
             applied_now.append(migration.name)
         return applied_now

@@ -29,8 +29,8 @@ select fingerprint, response from idempotency_keys
 where operation = $1 and scope = $2 and key = $3
 """
 _REMEMBER = """
-insert into idempotency_keys (operation, scope, key, fingerprint, response)
-values ($1, $2, $3, $4, $5::jsonb)
+insert into idempotency_keys (operation, scope, key, fingerprint, response, order_id)
+values ($1, $2, $3, $4, $5::jsonb, $6)
 on conflict (operation, scope, key) do nothing
 """
 _FORGET_OLD = """
@@ -76,10 +76,12 @@ async def remember(
     key: str,
     digest: str,
     response: Mapping[str, object],
+    order_id: str | None = None,
 ) -> None:
-    """Store the answer; the first answer under a key, in a scope, wins."""
+    """Store the answer; the first answer under a key, in a scope, wins. `order_id` lets the
+    order's erasure find it (its scope is a digest of the order and the contact)."""
     # The pool's jsonb codec encodes the mapping (service.storage.database).
-    await conn.execute(_REMEMBER, operation, scope, key, digest, dict(response))
+    await conn.execute(_REMEMBER, operation, scope, key, digest, dict(response), order_id)
 
 
 async def forget_expired(*, conn: asyncpg.Pool | Connection) -> str:

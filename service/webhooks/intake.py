@@ -2,7 +2,8 @@
 
 Nothing is parsed before the signature and the shop domain are checked: a refusal is 401 with
 an empty body, stores nothing and is counted by reason. A good delivery is written to the
-webhook inbox (order topics: the order's gid only; compliance topics: their payload) and
+webhook inbox (order topics: the order's gid only; compliance topics: the order ids they
+name) and
 answered 200 at once; a worker does the work. A redelivery is acknowledged and not stored
 again; a topic ordergate does not handle is acknowledged and dropped. Postgres unreachable is
 503, so Shopify delivers again later.
@@ -27,7 +28,7 @@ from service.config import Settings
 from service.metrics import Metrics
 from service.storage import StorageUnavailable, storage_errors, webhook_inbox
 from service.webhooks.signature import valid_hmac
-from service.webhooks.topics import COMPLIANCE_TOPICS, KNOWN_TOPICS, order_gid
+from service.webhooks.topics import COMPLIANCE_TOPICS, KNOWN_TOPICS, minimised, order_gid
 
 logger = logging.getLogger("ordergate.webhooks")
 
@@ -200,7 +201,7 @@ class WebhookIntake:
             self._metrics.webhook_ignored("malformed")
             return None
         if topic in COMPLIANCE_TOPICS:
-            return _Delivery(delivery_id, topic, order_id=None, payload=payload)
+            return _Delivery(delivery_id, topic, order_id=None, payload=minimised(payload))
         order_id = order_gid(topic, payload)
         if order_id is None:
             self._metrics.webhook_ignored("no_order")

@@ -58,3 +58,24 @@ def _gid(value: object) -> str | None:
     if isinstance(value, str) and _NUMERIC_ID.match(value):
         return f"gid://shopify/Order/{value}"
     return None
+
+
+def minimised(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """What is stored of a compliance delivery: the order ids and the data request's id, never
+    the customer's e-mail address or phone number the payload also carries."""
+    kept: dict[str, Any] = {}
+    for name in ("orders_to_redact", "orders_requested"):
+        orders = payload.get(name)
+        if isinstance(orders, list):
+            kept[name] = [order for order in orders if _gid(order) is not None]
+    request = payload.get("data_request")
+    if isinstance(request, Mapping) and isinstance(request.get("id"), int | str):
+        kept["data_request_id"] = request["id"]
+    return kept
+
+
+def compliance_orders(payload: Mapping[str, Any]) -> list[str]:
+    """The gids of the orders a (minimised) compliance delivery names, in order, once each."""
+    named = [*payload.get("orders_to_redact", ()), *payload.get("orders_requested", ())]
+    gids = (_gid(order) for order in named)
+    return list(dict.fromkeys(gid for gid in gids if gid is not None))

@@ -17,7 +17,7 @@ from service.app import create_app
 from service.client_address import parse_networks
 from service.connections import ConnectionLimits
 from service.sandbox.server import SandboxShop, start_sandbox
-from tests.api.conftest import Answer, http_client, post_graphql, sandbox_settings, serving
+from tests.api.conftest import Answer, post_graphql, sandbox_settings, serving
 from tests.conftest import DatabaseFactory
 
 LOOKUP = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c) {
@@ -92,7 +92,7 @@ async def lenient_app(
     shop = await start_sandbox()
     try:
         async with (
-            http_client() as http,
+            aiohttp.ClientSession() as http,
             app(make_database, shop, ORDERGATE_LIMIT_PER_ORDER="100000/hour") as url,
         ):
             yield http, url

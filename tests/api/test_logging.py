@@ -136,3 +136,23 @@ def test_request_ids_are_random_version_4_uuids() -> None:
         assert parsed.version == 4
         assert parsed.variant == uuid.RFC_4122
         assert parsed.hex == request_id
+
+
+async def test_a_client_address_is_logged_as_its_network_only(
+    make_database: DatabaseFactory,
+    sandbox: SandboxShop,
+    http: aiohttp.ClientSession,
+    every_log_line: LineCapture,
+) -> None:
+    start = len(every_log_line.lines)
+    async with app(make_database, sandbox, ORDERGATE_TRUSTED_PROXIES="127.0.0.0/8") as url:
+        for address in ("198.51.100.231", "2001:db8:aa:bb::7"):
+            await post_graphql(
+                http, url, LOOKUP, {"n": "#1001", "c": "x"}, {"X-Forwarded-For": address}
+            )
+    lines = every_log_line.lines[start:]
+    assert personal_data_in(lines) == []
+    assert [r["client_address"] for r in access_lines(lines)] == [
+        "198.51.100.0/24",
+        "2001:db8:aa::/48",
+    ]

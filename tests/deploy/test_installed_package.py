@@ -87,6 +87,27 @@ def test_installed_package_finds_schema_and_migrations_inside_itself(installed: 
     assert int(documents) > 0
 
 
+def test_installed_package_carries_the_element_and_graphiql(installed: Path) -> None:
+    probe = (
+        "from service import paths;"
+        "print(paths.STATIC_DIR);"
+        "print(sorted(p.name for p in paths.STATIC_DIR.rglob('*') if p.is_file()))"
+    )
+    completed = subprocess.run(
+        [str(installed / "venv" / "bin" / "python"), "-c", probe],
+        cwd=installed,
+        env=_clean_environment(installed),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    static, files = completed.stdout.splitlines()
+    assert static.startswith(str(installed / "venv" / "lib"))
+    for name in ("ordergate.js", "graphiql.min.js", "react.production.min.js", "LICENSE-graphiql"):
+        assert f"'{name}'" in files
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from service.webhooks.topics import COMPLIANCE_TOPICS, KNOWN_TOPICS, ORDER_TOPICS, order_gid
+from service.webhooks.topics import (
+    COMPLIANCE_TOPICS,
+    KNOWN_TOPICS,
+    ORDER_TOPICS,
+    compliance_orders,
+    minimised,
+    order_gid,
+)
 
 GID = "gid://shopify/Order/820982911946154508"
 
@@ -74,3 +81,17 @@ def test_what_is_not_a_positive_numeric_id_is_no_order(value: object) -> None:
 def test_an_admin_graphql_api_id_that_is_not_an_order_gid_is_ignored() -> None:
     payload = {"admin_graphql_api_id": "gid://shopify/Order/1 OR 1=1", "id": 7}
     assert order_gid("orders/updated", payload) == "gid://shopify/Order/7"
+
+
+def test_a_compliance_payload_is_kept_without_the_customer() -> None:
+    payload = {
+        "shop_domain": "demo.myshopify.com",
+        "customer": {"id": 7, "email": "ada@example.com", "phone": "+4790000001"},
+        "orders_to_redact": [1001, "1002", "drop table", True],
+        "data_request": {"id": 9},
+    }
+
+    kept = minimised(payload)
+
+    assert kept == {"orders_to_redact": [1001, "1002"], "data_request_id": 9}
+    assert compliance_orders(kept) == ["gid://shopify/Order/1001", "gid://shopify/Order/1002"]
