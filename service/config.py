@@ -22,6 +22,8 @@ _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
 # smuggle a second header or SMTP command into the envelope.
 _ADDR_SPEC = re.compile(r"^[^\s<>()\[\],;:\"\\@]+@[^\s<>()\[\],;:\"\\@]+$")
 SECRET_KEY_MIN_LENGTH = 32
+# What `ordergate dev` allows one address when ORDERGATE_LIMIT_PER_CLIENT is unset (production: 30).
+DEV_LIMIT_PER_CLIENT = "600/minute"
 # smtp:// is submission with STARTTLS when the server offers it; smtps:// is implicit TLS.
 SMTP_DEFAULT_PORTS = {"smtp": 587, "smtps": 465}
 
@@ -216,6 +218,14 @@ class Settings(BaseSettings):
         if self.metrics_port != 0 and self.metrics_port == self.port:
             raise ValueError("ORDERGATE_METRICS_PORT must differ from ORDERGATE_PORT")
         return self
+
+    def relaxed_for_dev(self) -> Settings:
+        """`ordergate dev`'s settings: a developer exploring by hand and with GraphiQL sends far
+        more than a customer, so the per-client limit is DEV_LIMIT_PER_CLIENT unless
+        ORDERGATE_LIMIT_PER_CLIENT is set. Production's defaults are untouched."""
+        if self.is_production or "limit_per_client" in self.model_fields_set:
+            return self
+        return self.model_copy(update={"limit_per_client": DEV_LIMIT_PER_CLIENT})
 
     @property
     def is_production(self) -> bool:

@@ -1,4 +1,5 @@
-"""Pure checks of what customers type: order numbers, lengths, control characters, keys."""
+"""Pure checks of what people type: order numbers (customers and operators alike), lengths,
+control characters, keys."""
 
 from __future__ import annotations
 
@@ -27,9 +28,11 @@ def clean_text(value: str) -> str:
     ).strip()
 
 
-def _invalid(field: str, problem: str, *, limit: int | None = None) -> Refusal:
+def _invalid(
+    field: str, problem: str, *, limit: int | None = None, within: tuple[str, ...] = ("input",)
+) -> Refusal:
     return Refusal(
-        code=UserErrorCode.INVALID_INPUT, field=("input", field), problem=problem, limit=limit
+        code=UserErrorCode.INVALID_INPUT, field=(*within, field), problem=problem, limit=limit
     )
 
 
@@ -56,13 +59,17 @@ def check_idempotency_key(value: str | None) -> Refusal | None:
     return None
 
 
-def check_identity(order_number: str, contact: str) -> Refusal | None:
-    """Order number and contact must be present and of sane length."""
+def check_identity(
+    order_number: str, contact: str, *, within: tuple[str, ...] = ("input",)
+) -> Refusal | None:
+    """Order number and contact must be present and of sane length: the same answer for the
+    lookup (`within=()`, its arguments) and both mutations (their `input`), decided before
+    any order is read, so it tells nothing about which orders exist."""
     for field, value in (("orderNumber", order_number), ("contact", contact)):
         if not value.strip():
-            return _invalid(field, "REQUIRED")
+            return _invalid(field, "REQUIRED", within=within)
         if len(value) > CONTACT_LIMIT:
-            return _invalid(field, "TOO_LONG", limit=CONTACT_LIMIT)
+            return _invalid(field, "TOO_LONG", limit=CONTACT_LIMIT, within=within)
     return None
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -75,13 +76,14 @@ class Text(enum.Enum):
         "This order is on hold, so it can't be cancelled here right now. "
         "Please contact customer service."
     )
+    # Past the window, an order may well still be unfulfilled: say only what is true.
     WINDOW_CLOSED = (
-        "It's too late to cancel this order: it is already being prepared for shipping. "
+        "It's too late to cancel this order here: the time to cancel it online has passed. "
         "You can return it once it has been delivered."
     )
     WINDOW_CLOSED_ON = (
-        "The time to cancel this order ended on {date}, and it is already being prepared "
-        "for shipping. You can return it once it has been delivered."
+        "The time to cancel this order online ended on {date}. "
+        "You can return it once it has been delivered."
     )
     PAST_FULFILLMENT_CUTOFF = (
         "Our warehouse has already started preparing this order, so it can no longer be "
@@ -361,10 +363,25 @@ class Messages:
         return locale if locale in self._translations else DEFAULT_LOCALE
 
     def _date(self, locale: str, moment: datetime, zone: ZoneInfo) -> str:
-        formatted: str = format_datetime(
-            moment, format="medium", tzinfo=zone, locale=self._babel_locale(locale)
-        )
-        return formatted
+        return shop_time(moment, zone=zone, locale=self._babel_locale(locale))
+
+
+def shop_time(moment: datetime, *, zone: ZoneInfo, locale: str) -> str:
+    """A moment as the customer's language writes a date and time, in the shop's zone, to the
+    minute, with the zone: "Dec 4, 2026 at 1:10 PM CET", "4. des. 2026 kl. 13:10 CET"."""
+    language = Locale.parse(locale)
+    # CLDR's "at time" joining ("{1} 'kl'. {0}"), else the plain one ("{1}, {0}").
+    joining = language.datetime_formats_relative.get("long") or language.datetime_formats["medium"]
+    pattern = (
+        str(joining)
+        .replace("{1}", language.date_formats["medium"].pattern)
+        .replace("{0}", language.time_formats["short"].pattern)
+    )
+    local = moment.astimezone(zone)
+    # tzdata's abbreviation (CET, CEST, EST, UTC, or +03 where a zone has none): the same in
+    # every language, where CLDR's names vary between "CET", "+0100" and "Norway Time".
+    formatted: str = format_datetime(local, pattern, tzinfo=zone, locale=language)
+    return f"{formatted} {local.tzname()}"
 
 
 def _round_up_wait(seconds: int) -> int:

@@ -46,6 +46,7 @@ from service.orders.webhook_worker import WebhookWorker
 from service.policy import Policy
 from service.ratelimit import RateLimits, open_rate_limits
 from service.redis_breaker import GuardedPool, RedisBreaker
+from service.sandbox.demo import fresh_demo_id_offset
 from service.sandbox.server import SandboxShop, start_sandbox
 from service.storage.audit_writer import AuditWriter
 from service.storage.database import create_pool
@@ -359,6 +360,9 @@ async def _open_sandbox(
         webhook_url=f"http://{host}:{settings.port}/webhooks/shopify",
         webhook_secret=settings.webhook_secret_value(),
         state_file=state_file,
+        # The shop starts afresh while the database keeps its requests: new orders, not the
+        # same ids again, so no request of an earlier run ever claims one of them.
+        demo_id_offset=fresh_demo_id_offset(utc_now()),
     )
     stack.push_async_callback(sandbox.close)
     return sandbox

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from service.config import ConfigurationError, Settings, SmtpServer
+from service.config import DEV_LIMIT_PER_CLIENT, ConfigurationError, Settings, SmtpServer
 
 SECRET_KEY = "k" * 32
 PRODUCTION = {
@@ -176,3 +176,18 @@ def test_bad_mail_from_is_refused_naming_the_variable(sender: str) -> None:
     variable, reason = rejection(ORDERGATE_MAIL_FROM=sender)
     assert variable == "ORDERGATE_MAIL_FROM"
     assert "must be one e-mail address" in reason
+
+
+def test_dev_relaxes_the_per_client_limit() -> None:
+    assert settings().relaxed_for_dev().limit_per_client == DEV_LIMIT_PER_CLIENT
+    assert settings().limit_per_client == "30/minute"
+
+
+def test_dev_keeps_a_per_client_limit_that_was_set() -> None:
+    chosen = settings(ORDERGATE_LIMIT_PER_CLIENT="5/minute").relaxed_for_dev()
+    assert chosen.limit_per_client == "5/minute"
+
+
+def test_production_keeps_its_default_limits() -> None:
+    production = settings(**PRODUCTION).relaxed_for_dev()
+    assert (production.limit_per_client, production.limit_per_order) == ("30/minute", "10/hour")

@@ -286,3 +286,33 @@ def test_pending_review_says_the_order_is_paused(messages: Messages) -> None:
 def test_declined_request_of_another_kind_gets_a_declined_text(messages: Messages) -> None:
     text = messages.request_status("en", RequestKind.NOT_RECEIVED, RequestStatus.DECLINED)
     assert "couldn't" in text
+
+
+@pytest.mark.parametrize(
+    ("locale", "written"),
+    [
+        ("en", "Dec 4, 2026 at 1:10\u202fPM CET"),  # CLDR: a narrow no-break space
+        ("nb", "4. des. 2026 kl. 13:10 CET"),
+        ("da", "4. dec. 2026 kl. 13.10 CET"),
+        ("nl", "4 dec 2026 om 13:10 CET"),
+    ],
+)
+def test_dates_are_to_the_minute_in_the_shops_zone_with_the_zone(
+    messages: Messages, locale: str, written: str
+) -> None:
+    moment = datetime(2026, 12, 4, 12, 10, 6, tzinfo=UTC)
+    text = messages.not_eligible(
+        locale, EligibilityReason.TOO_EARLY, zone=OSLO, available_from=moment
+    )
+    assert written in text
+    assert ":06" not in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.parametrize("until", [None, MAY_17])
+def test_a_closed_window_does_not_claim_the_order_is_being_prepared(
+    messages: Messages, locale: str, until: datetime | None
+) -> None:
+    text = messages.not_eligible(locale, EligibilityReason.WINDOW_CLOSED, zone=OSLO, until=until)
+    for claim in ("prepared", "klar for sending", "klar til afsendelse", "klaar voor verzending"):
+        assert claim not in text

@@ -1,5 +1,5 @@
 """The GraphQL endpoint: Strawberry's ASGI app with ordergate's typed context, request ids,
-the trusted client address and the 429 of CONTRACT §1."""
+the trusted client address, the 429 of CONTRACT §1, and GraphQL over HTTP's media types."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult
 from service.api import rate_limited
 from service.api.access_log import record_of
 from service.api.context import Context
+from service.api.media_types import GRAPHQL_RESPONSE_JSON, response_media_type_for
 from service.client_address import client_address
 from service.messages import negotiate
 from service.runtime import Runtime
@@ -52,8 +53,22 @@ def _without_suggestion(error: GraphQLError) -> GraphQLError:
     )
 
 
+def is_request_error(result: ExecutionResult) -> bool:
+    """The document did not parse or validate, or its variables did not coerce: nothing ran.
+
+    Such errors carry no path (a field's error does) and leave no data behind.
+    """
+    errors = result.errors or []
+    return result.data is None and bool(errors) and all(error.path is None for error in errors)
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
-    """Strawberry's ASGI app, answering with ordergate's context and its 429."""
+    """Strawberry's ASGI app, answering with ordergate's context and its 429.
+
+    The response is `application/graphql-response+json` when the client prefers it (the
+    guard has answered 406 when it accepts neither type), and then a request error is HTTP
+    400 without `data`; `application/json` keeps the legacy shape: 200 with `data: null`.
+    """
 
     def __init__(self, *args: Any, hide_suggestions: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -83,8 +98,25 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         limited = rate_limited.raised_in(result)
-        if limited is None:
-            if self._hide_suggestions and result.errors:
-                result.errors = [_without_suggestion(error) for error in result.errors]
-            return await super().process_result(request, result)
-        return rate_limited.answer(request, request.state.sub_response, limited)
+        if limited is not None:
+            return rate_limited.answer(request, request.state.sub_response, limited)
+        if self._hide_suggestions and result.errors:
+            result.errors = [_without_suggestion(error) for error in result.errors]
+        processed = await super().process_result(request, result)
+        sub_response: Response = request.state.sub_response
+        if response_media_type_for(request.headers.getlist("accept")) != GRAPHQL_RESPONSE_JSON:
+            return processed
+        sub_response.media_type = GRAPHQL_RESPONSE_JSON
+        if is_request_error(result):
+            sub_response.status_code = 400
+            processed.pop("data", None)
+        return processed
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        """Strawberry's JSON response, labelled with the media type chosen for it."""
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE_JSON:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE_JSON}; charset=utf-8"
+        return response

@@ -1,5 +1,5 @@
-"""Refuses malformed HTTP before Strawberry reads it: header count, method, media type, and the
-body's size, shape and arrival time.
+"""Refuses malformed HTTP before Strawberry reads it: header count, method, media types (what
+the body is, what the client accepts back), and the body's size, shape and arrival time.
 
 `RequestGuard` wraps the GraphQL endpoint; `admit`, when given, runs first on every request
 (the per-client limit) and may answer in the request's place.
@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.media_types import GRAPHQL_RESPONSE_JSON, JSON, response_media_type_for
 from service.api.validation import MAX_TOKENS
 
 MAX_BODY_BYTES = 32 * 1024
@@ -95,6 +96,16 @@ def _check_head(scope: Scope, *, max_headers: int) -> None:
         raise _Refused(graphql_error(431, message, "HEADERS_TOO_LARGE"))
 
 
+def _check_accept(request: Request) -> None:
+    """A GraphQL request whose `Accept` admits neither response type is 406 (GraphQL over
+    HTTP, "Accept"). A GET without `query` is the IDE's page, not a GraphQL request."""
+    if request.method == "GET" and "query" not in request.query_params:
+        return
+    if response_media_type_for(request.headers.getlist("accept")) is None:
+        message = f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}."
+        raise _Refused(graphql_error(406, message, "NOT_ACCEPTABLE"))
+
+
 def _has_mutation(query: str) -> bool:
     try:
         document = parse(query, max_tokens=MAX_TOKENS)
@@ -152,6 +163,7 @@ class RequestGuard:
                 refusal = graphql_error(405, "Mutations must be sent with POST.", "BAD_REQUEST")
                 refusal.headers["Allow"] = "POST"
                 raise _Refused(refusal)
+            _check_accept(request)
             return receive
         if request.method != "POST":
             return receive
@@ -159,6 +171,7 @@ class RequestGuard:
         if media_type != "application/json":
             message = "POST requests must have Content-Type: application/json."
             raise _Refused(graphql_error(415, message, "UNSUPPORTED_MEDIA_TYPE"))
+        _check_accept(request)
         raw = await self._read_body(request, receive)
         _check_json_body(raw)
         # Media types are case-insensitive, Strawberry's check is not: pass it the plain form.

@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from service import eligibility
+from service.customer_input import check_identity
 from service.models import (
     AuditOperation,
     AuditOutcome,
@@ -56,13 +57,7 @@ class OrderLookup:
         """Look up one order for the customer who placed it; a locked order needs its code."""
         outcome, order = AuditOutcome.UPSTREAM_UNAVAILABLE, None
         try:
-            found = await self._access.verified_snapshot(
-                order_number=order_number, contact=contact, trail=trail
-            )
-            if isinstance(found, Locked):
-                opened = await self._opened(found, verification_code, trail)
-            else:
-                opened = found or Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
+            opened = await self._found(order_number, contact, verification_code, trail)
             if isinstance(opened, Refusal):
                 outcome = AuditOutcome.of(opened.code)
                 return opened
@@ -77,8 +72,25 @@ class OrderLookup:
                 AuditOperation.ORDER_STATUS,
                 outcome=outcome,
                 order_id=order.id if order else None,
+                # Operators find an order's events by the name they know it by.
+                details={"order_name": order.number} if order else None,
             )
             await self._audit.record(event)
+
+    async def _found(
+        self, order_number: str, contact: str, verification_code: str | None, trail: Trail
+    ) -> OrderSnapshot | Refusal:
+        """The snapshot, or why not: an empty or over-long field (the same INVALID_INPUT as the
+        mutations, before any order is read), no such order for this contact, or a lock."""
+        problem = check_identity(order_number, contact, within=())
+        if problem is not None:
+            return problem
+        found = await self._access.verified_snapshot(
+            order_number=order_number, contact=contact, trail=trail
+        )
+        if isinstance(found, Locked):
+            return await self._opened(found, verification_code, trail)
+        return found or Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
 
     async def _opened(
         self, locked: Locked, typed: str | None, trail: Trail

@@ -65,6 +65,12 @@ class Submission:
         """What the audit log keeps of the customer's words: the reason they chose."""
         return {"customer_reason": self.customer_reason} if self.customer_reason else {}
 
+    def audit_details_for(self, order: Order | None) -> dict[str, object]:
+        """The audit details, with the order's name when the order was found: operators look
+        orders up by name (`ordergate audit export --order #1001`)."""
+        details = self.audit_details
+        return {**details, "order_name": order.number} if order else details
+
     def scope(self, order: Order) -> str:
         """Where an idempotency key is looked up: this order, with this contact (CONTRACT §1)."""
         return idempotency.fingerprint(
@@ -198,15 +204,15 @@ class Submissions:
             refusal = Refusal(
                 code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision
             )
-            return await self._refuse(sub, trail, refusal, order_id=order.id)
+            return await self._refuse(sub, trail, refusal, order=order)
         if code_id is None and self._needs_code(sub.kind, order):
             checked_code = await self._code(sub, trail, order)
             if isinstance(checked_code, Refusal):
-                return await self._refuse(sub, trail, checked_code, order_id=order.id)
+                return await self._refuse(sub, trail, checked_code, order=order)
             code_id = checked_code
         intent = await self._write_intent(sub, trail, order, code_id)
         if isinstance(intent, Refusal):
-            return await self._refuse(sub, trail, intent, order_id=order.id)
+            return await self._refuse(sub, trail, intent, order=order)
         stored, created = intent
         if not created:
             return stored.request  # another request won the race and acts for both
@@ -257,7 +263,7 @@ class Submissions:
         if isinstance(answer, CustomerRequest):
             await self._note(sub, trail, AuditOutcome.REPLAYED, order, answer)
         else:
-            await self._refuse(sub, trail, answer, order_id=order.id, replayed=True)
+            await self._refuse(sub, trail, answer, order=order, replayed=True)
 
     async def _remember(
         self, sub: Submission, order: Order, answer: CustomerRequest | Refusal
@@ -358,14 +364,16 @@ class Submissions:
         trail: Trail,
         refusal: Refusal,
         *,
-        order_id: str | None = None,
+        order: Order | None = None,
         replayed: bool = False,
     ) -> Refusal:
-        details = {**sub.audit_details, "replayed": True} if replayed else sub.audit_details
+        details = sub.audit_details_for(order)
+        if replayed:
+            details["replayed"] = True
         event = trail.event(
             sub.operation,
             outcome=AuditOutcome.of(refusal.code),
-            order_id=order_id,
+            order_id=order.id if order else None,
             decision=AuditDecision.REFUSED,
             reason=refusal.reason.value if refusal.reason else None,
             details=details,
@@ -387,6 +395,6 @@ class Submissions:
             outcome=outcome,
             order_id=order.id if order else None,
             customer_request_id=request.id if request else None,
-            details=sub.audit_details,
+            details=sub.audit_details_for(order),
         )
         await self._audit.record(event)

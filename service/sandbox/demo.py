@@ -318,7 +318,16 @@ DEMO_ORDERS: tuple[DemoOrder, ...] = (
 )  # fmt: skip
 
 
-def seed_demo_orders(store: ShopStore, now: datetime) -> None:
-    """Fill `store` with the demo orders, placed relative to `now`."""
+def fresh_demo_id_offset(now: datetime) -> int:
+    """An id offset no earlier start (a second or more before) used: seconds since the epoch,
+    past every demo order's number."""
+    return int(now.timestamp()) * 100_000
+
+
+def seed_demo_orders(store: ShopStore, now: datetime, *, id_offset: int = 0) -> None:
+    """Fill `store` with the demo orders, placed relative to `now`, their ids `id_offset` on
+    from the usual ones (a shop started afresh has new orders, not yesterday's again)."""
     for demo in DEMO_ORDERS:
-        store.add_order(demo.build(now))
+        order = demo.build(now)
+        order.id += id_offset
+        store.add_order(order)

@@ -309,8 +309,10 @@ async def start_sandbox(
     webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     shop_domain: str = SANDBOX_SHOP_DOMAIN,
     state_file: Path | None = None,
+    demo_id_offset: int = 0,
 ) -> SandboxShop:
-    """Start a fresh sandbox shop on loopback, seeded with the demo orders relative to `clock()`.
+    """Start a fresh sandbox shop on loopback, seeded with the demo orders relative to `clock()`
+    (their ids `demo_id_offset` past the usual ones).
 
     For load tests: `generated_orders` more orders (see `generated.py`), and every Admin
     GraphQL answer delayed by `latency_seconds` ± `latency_jitter_seconds` (uniform), as
@@ -334,7 +336,7 @@ async def start_sandbox(
         retry_delays=webhook_retry_delays,
     )
     if seed_demo:
-        seed_demo_orders(store, now())
+        seed_demo_orders(store, now(), id_offset=demo_id_offset)
     for order in generate_orders(generated_orders, now=now()):
         store.add_order(order)
     # After seeding: adding the demo orders is not a change Shopify would announce.

@@ -317,7 +317,7 @@ FROM audit_events e LEFT JOIN audit_personal p ON p.seq = e.seq
 SELECT_ALL = SELECT_COLUMNS + "ORDER BY e.seq"
 SELECT_FILTERED = (
     SELECT_COLUMNS
-    + """WHERE ($1::text IS NULL OR e.order_id = $1)
+    + """WHERE ($1::text[] IS NULL OR e.order_id = any($1::text[]))
   AND ($2::timestamptz IS NULL OR e.occurred_at >= $2)
   AND ($3::timestamptz IS NULL OR e.occurred_at < $3)
 ORDER BY e.seq"""
@@ -402,12 +402,17 @@ async def export(
     *,
     conn: Connection,
     order_id: str | None = None,
+    order_ids: Sequence[str] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> AsyncIterator[dict[str, object]]:
-    """Audit rows as JSON-able dicts in seq order; `since` inclusive, `until` exclusive."""
+    """Audit rows as JSON-able dicts in seq order; `since` inclusive, `until` exclusive;
+    only those of `order_id` or of any of `order_ids` when given."""
+    orders = [order_id] if order_id is not None else None
+    if order_ids is not None:
+        orders = [*(orders or []), *order_ids]
     async with _snapshot(conn):
-        async for row in conn.cursor(SELECT_FILTERED, order_id, since, until, prefetch=1000):
+        async for row in conn.cursor(SELECT_FILTERED, orders, since, until, prefetch=1000):
             yield _record(row).to_json()
 
 

@@ -63,7 +63,6 @@ delete from verification_codes where id in (
 )
 """
 
-_NAMED = "select distinct order_id from customer_requests where order_name = $1"
 _KNOWN_ORDER = """
 select exists (select 1 from customer_requests where order_id = $1)
     or exists (select 1 from audit_events where order_id = $1)
@@ -151,11 +150,6 @@ async def erase_older_than(
         emails=_count(await conn.execute(_ERASE_OLD_MAIL, cutoff, limit)),
         verification_codes=_count(await conn.execute(_ERASE_OLD_CODES, cutoff, limit)),
     )
-
-
-async def order_ids_named(*, conn: Connection, name: str) -> list[str]:
-    """The ids of the orders named `name` (`#1001`) that customers made requests for."""
-    return [row["order_id"] for row in await conn.fetch(_NAMED, name)]
 
 
 async def known_order(*, conn: Connection, order_id: str) -> bool:

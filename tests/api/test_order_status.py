@@ -71,6 +71,24 @@ async def test_wrong_contact_and_unknown_order_give_the_same_answer(graphql: Gra
     assert [error["code"] for error in wrong_contact["userErrors"]] == ["ORDER_NOT_FOUND"]
 
 
+@pytest.mark.parametrize(
+    ("number", "contact", "field"),
+    [
+        ("#1001", "", "contact"),
+        ("#1001", "  ", "contact"),
+        ("", "ada.lovelace@example.com", "orderNumber"),
+    ],
+)
+async def test_an_empty_field_is_invalid_input_naming_it_as_the_mutations_do(
+    graphql: GraphQLCall, number: str, contact: str, field: str
+) -> None:
+    payload = await status(graphql, number, contact)
+    assert payload["order"] is None
+    (error,) = payload["userErrors"]
+    assert (error["code"], error["field"]) == ("INVALID_INPUT", [field])
+    assert error["message"]
+
+
 async def test_phone_only_customer_is_found_by_a_national_number(graphql: GraphQLCall) -> None:
     payload = await status(graphql, "1013", "912 34 567")
     assert payload["order"]["number"] == "#1013"

@@ -15,6 +15,8 @@ CORE = (
     "service.eligibility",
     "service.settlement",
     "service.customer_input",
+    "service.command_input",
+    "service.api.media_types",
     "service.contact",
     "service.admin.cost",
 )

@@ -22,14 +22,6 @@ pytestmark = pytest.mark.timeout(120)
 
 Audit = dict[str, Any]
 
-# FLIP ME: the eight SHOULDs that need the server to answer `application/graphql-response+json`
-# (and 400 for parse, validation and variable-coercion failures under it). That change lives in
-# service/api/endpoint.py, by another hand. Until it lands these audits fail, and the strict
-# xfail below says so; once it lands that test XPASSes and fails the run: then empty this set
-# and delete the xfail test, and the two "every SHOULD" tests hold all 23.
-AWAITING_GRAPHQL_RESPONSE_JSON = frozenset(
-    {"22EB", "865D", "556A", "D586", "51FE", "74FF", "5E5B", "86EE"}
-)
 # Production answers introspection with an error (CONTRACT §2): the audits whose documents
 # read `__type` cannot pass there, by design. 28B9 is the MUST the issue counts (12/13).
 NEEDS_INTROSPECTION = frozenset({"28B9", "2EA1", "6A70", "D6D5"})
@@ -91,27 +83,11 @@ def test_dev_passes_every_must(dev_audit: list[Audit]) -> None:
 
 
 def test_dev_passes_every_should(dev_audit: list[Audit]) -> None:
-    unexpected = {
-        key: why
-        for key, why in failing(dev_audit, "SHOULD").items()
-        if key not in AWAITING_GRAPHQL_RESPONSE_JSON
-    }
-    assert unexpected == {}
+    assert failing(dev_audit, "SHOULD") == {}
 
 
 def test_dev_passes_every_may(dev_audit: list[Audit]) -> None:
     assert failing(dev_audit, "MAY") == {}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="awaits application/graphql-response+json in service/api/endpoint.py; "
-    "when this XPASSes, empty AWAITING_GRAPHQL_RESPONSE_JSON and delete this test",
-)
-def test_dev_passes_the_shoulds_of_application_graphql_response_json(
-    dev_audit: list[Audit],
-) -> None:
-    assert set(failing(dev_audit, "SHOULD")) & AWAITING_GRAPHQL_RESPONSE_JSON == set()
 
 
 def test_production_passes_every_must_but_introspection(production_audit: list[Audit]) -> None:
@@ -121,10 +97,9 @@ def test_production_passes_every_must_but_introspection(production_audit: list[A
 def test_production_passes_every_should_but_introspection(
     production_audit: list[Audit],
 ) -> None:
-    # 2EA1 passes today only because production answers a refused `__type` with 200; under
-    # application/graphql-response+json that becomes the 400 the spec asks for, and 2EA1 fails.
-    failed = set(failing(production_audit, "SHOULD")) - AWAITING_GRAPHQL_RESPONSE_JSON
-    assert failed - NEEDS_INTROSPECTION == set()
+    # 2EA1 reads `__type`: production refuses it, under application/graphql-response+json
+    # with the 400 the spec asks for.
+    assert set(failing(production_audit, "SHOULD")) == {"2EA1"}
 
 
 def test_production_passes_every_may_but_introspection_and_get(

@@ -1,0 +1,98 @@
+"""`ordergate privacy export | redact --order ORDER` (CONTRACT §7): the personal data held on
+one order, found the way every command finds an order."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import asyncpg
+
+from service.admin.errors import UpstreamUnavailable
+from service.config import ConfigurationError, Settings
+from service.operator_commands import (
+    DATABASE_ENV,
+    Commands,
+    add_command,
+    database_url,
+    settings_from_env,
+    typed_order,
+)
+from service.operator_shop import order_id_named
+from service.orders.privacy import Privacy
+from service.storage import database, personal_data
+from service.storage.order_names import order_ids_named
+
+T = TypeVar("T")
+
+
+async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
+    """The gid of the order typed: as given, else by name from what ordergate holds, else from
+    the shop itself."""
+    argument = typed_order(typed, settings)
+    if argument.gid is not None:
+        return argument.gid
+    assert argument.name is not None
+    async with pool.acquire() as conn:
+        named = await order_ids_named(conn=conn, name=argument.name)
+    if len(named) == 1:
+        return named[0]
+    found = None
+    if not settings.uses_sandbox:
+        try:
+            found = await order_id_named(settings, argument.name)
+        except UpstreamUnavailable as error:
+            raise ConfigurationError(
+                f"the shop could not be reached ({error}): give a gid"
+            ) from None
+    if found is None:
+        raise ConfigurationError(f"no order named {argument.name} found: give its gid")
+    return found
+
+
+async def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
+    settings = settings_from_env()
+    pool = await database.create_pool(
+        database_url(settings), min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS
+    )
+    try:
+        order_id = await _order_id(settings, pool, typed)
+        return await work(Privacy(pool=pool, clock=lambda: datetime.now(UTC)), order_id)
+    finally:
+        await pool.close()
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    """Everything ordergate holds on one order, as one JSON document."""
+    document = asyncio.run(_privacy(args.order, lambda privacy, order_id: privacy.export(order_id)))
+    print(json.dumps(document, default=str, ensure_ascii=False, indent=2))  # noqa: T201
+    return 0
+
+
+def cmd_privacy_redact(args: argparse.Namespace) -> int:
+    """Erase the personal data held on one order, as a customers/redact webhook does."""
+
+    async def redact(privacy: Privacy, order_id: str) -> tuple[str, personal_data.Erased]:
+        return order_id, await privacy.erase_orders([order_id], reason="privacy redact")
+
+    order_id, erased = asyncio.run(_privacy(args.order, redact))
+    counts = ", ".join(f"{name} {count}" for name, count in erased.as_details().items())
+    print(f"erased the personal data of {order_id}: {counts}")  # noqa: T201
+    return 0
+
+
+def add_privacy_commands(commands: Commands) -> None:
+    """`privacy export` and `privacy redact`."""
+    privacy = add_command(commands, "privacy", "the personal data held on an order (CONTRACT §7)")
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    for name, run, text in (
+        ("export", cmd_privacy_export, "everything ordergate holds on the order, as JSON"),
+        ("redact", cmd_privacy_redact, "erase the personal data ordergate holds on the order"),
+    ):
+        command = add_command(privacy_commands, name, text, environment=DATABASE_ENV)
+        command.add_argument("--order", required=True, help="#1001, 1001 or gid://shopify/Order/…")
+        command.set_defaults(run=run)
