@@ -18,7 +18,8 @@ COPY pyproject.toml README.md ./
 COPY service/ service/
 COPY schema/ schema/
 COPY db/ db/
-# Every dependency arrives as a wheel; nothing is compiled in the image.
+# Every dependency arrives as a wheel; nothing is compiled in the image. httptools and uvloop
+# (uvicorn's C parser and event loop, what `ordergate serve` runs on) are among them.
 RUN python -m pip wheel --no-cache-dir --only-binary=:all: --wheel-dir /wheels . \
     && /opt/ordergate/bin/pip install --no-cache-dir --no-index --find-links /wheels ordergate \
     && /opt/ordergate/bin/python -m compileall -q /opt/ordergate/lib

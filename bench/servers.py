@@ -119,6 +119,10 @@ def ordergate(
         # which stay queued (a refused connection, retried with backoff).
         "SMTP_URL": "smtp://127.0.0.1:9",
         "ORDERGATE_METRICS_PORT": "0",
+        # Production as the README deploys it: Shopify's webhooks reach ordergate, so order
+        # snapshots live ORDERGATE_ORDER_CACHE_WEBHOOK_SECONDS (300 s). The stand-in's orders
+        # change only through ordergate, which drops what it changes on every replica.
+        "SHOPIFY_WEBHOOK_SECRET": "bench-webhook-secret",
         **UNLIMITED,
     }
     command = [_console_script(ORDERGATE), "serve"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import secrets
 import signal
 import sys
@@ -62,14 +63,16 @@ def server_config(
         app,
         host=host,
         port=port,
-        # h11 with a deadline for each request to arrive and per-peer and total connection caps
+        # httptools with a deadline for each request to arrive, per-peer and total connection
+        # caps, and a 400 for a head that grows past MAX_HEAD_BYTES while arriving in pieces
         # (service/connections.py). Not uvicorn's limit_concurrency: once reached, it answers
         # 503 to every client, the patient ones included.
-        http=guarded_protocol(connections or ConnectionLimits()),
+        http=guarded_protocol(
+            dataclasses.replace(connections or ConnectionLimits(), max_head_bytes=MAX_HEAD_BYTES)
+        ),
+        loop="uvloop",  # when uvicorn runs the loop (`ordergate serve`); tests bring their own
         ws="none",  # ordergate serves no WebSockets; an upgrade would leave the guarded protocol
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        # Request line and headers: h11 answers 400 to a longer head that arrives in pieces.
-        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         lifespan="on",
         log_config=None,
         access_log=False,

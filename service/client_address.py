@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
@@ -10,6 +11,11 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # A chain longer than any real proxy path is noise; walking it all would be work for an attacker.
 _MAX_HOPS = 32
+# Answers are remembered for this many (peer, header) pairs, headers up to this long: parsing
+# addresses was a few per cent of a cached lookup, and a bound keeps an attacker's variety of
+# headers from growing memory (at most about 1.5 MB).
+_REMEMBERED = 4096
+_REMEMBERED_HEADER_LENGTH = 256
 
 
 def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
@@ -37,6 +43,22 @@ def _trusted(ip: IPAddress, trusted: Sequence[Network]) -> bool:
 
 
 def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]
+) -> str | None:
+    """The client's address: the peer, unless it is a trusted proxy (see `_client_address`)."""
+    if forwarded_for is None or len(forwarded_for) <= _REMEMBERED_HEADER_LENGTH:
+        return _remembered(peer, forwarded_for, trusted)
+    return _client_address(peer, forwarded_for, trusted)
+
+
+@functools.lru_cache(maxsize=_REMEMBERED)
+def _remembered(
+    peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]
+) -> str | None:
+    return _client_address(peer, forwarded_for, trusted)
+
+
+def _client_address(
     peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]
 ) -> str | None:
     """The client's address: the peer, unless it is a trusted proxy.

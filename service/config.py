@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     order_cache_seconds: Annotated[float, Field(ge=0, le=300)] = Field(
         default=10.0, validation_alias="ORDERGATE_ORDER_CACHE_SECONDS"
     )
+    # With a webhook secret, Shopify's order webhooks drop a changed order's snapshot on every
+    # replica: it can live much longer, and this time is only the safety net for a lost one.
+    order_cache_webhook_seconds: Annotated[float, Field(ge=0, le=3600)] = Field(
+        default=300.0, validation_alias="ORDERGATE_ORDER_CACHE_WEBHOOK_SECONDS"
+    )
     # How long a request is left to the process that took it before the reconciler finishes
     # it; also the lease a reconciler's claim takes. At least 15 s: longer than an Admin call
     # may take (10 s timeout), so the reconciler leaves alone what a request is still sending.
@@ -246,6 +251,12 @@ class Settings(BaseSettings):
         if self.shopify_shop is None:
             raise ConfigurationError("SHOPIFY_SHOP or SHOPIFY_ADMIN_ENDPOINT must be set")
         return f"https://{self.shopify_shop}/admin/api/{self.shopify_api_version}/graphql.json"
+
+    def order_snapshot_seconds(self) -> float:
+        """How long an order snapshot may be served: longer when webhooks tell of changes."""
+        if self.webhook_secret_value() is None or self.order_cache_seconds == 0:
+            return self.order_cache_seconds  # 0: always ask Shopify
+        return max(self.order_cache_seconds, self.order_cache_webhook_seconds)
 
     def webhook_secret_value(self) -> str | None:
         """The secret Shopify signs webhooks with: SHOPIFY_WEBHOOK_SECRET, else the app's

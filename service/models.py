@@ -284,6 +284,15 @@ class CustomerRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """What a lookup shows: the order as Shopify had it and the customer's requests on it as
+    ordergate had them, cached together and dropped together on every change to either."""
+
+    order: Order
+    requests: tuple[CustomerRequest, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """A refused storefront operation, as data: becomes one `UserError` at the API edge."""
 

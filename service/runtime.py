@@ -132,10 +132,20 @@ async def open_runtime(
             settings, stack, shared, policy=policy, metrics=metrics, clock=clock
         )
         limits, cache = _protection(settings, shared, metrics)
+        await cache.start()
+        stack.push_async_callback(cache.close)
         names = OrderNameFormat(
             settings.shopify_order_name_prefix, settings.shopify_order_name_suffix
         )
-        access = OrderAccess(admin=shared.admin, limits=limits, cache=cache, names=names)
+        access = OrderAccess(
+            admin=shared.admin,
+            limits=limits,
+            cache=cache,
+            pool=shared.pool,
+            names=names,
+            # Product tags are read only for a policy that names non-cancellable tags.
+            product_tags=bool(policy.cancellation.non_cancellable_tags),
+        )
         lifecycle = Lifecycle(
             pool=shared.pool,
             admin=shared.admin,
@@ -297,7 +307,7 @@ def _protection(
     )
     cache = OrderCache(
         redis=shared.redis,
-        ttl=settings.order_cache_seconds,
+        ttl=settings.order_snapshot_seconds(),
         prefix=shared.scope,
         on_event=metrics.observe_order_cache,
         breaker=shared.breaker,

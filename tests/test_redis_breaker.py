@@ -14,7 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from service.models import Order
+from service.models import OrderSnapshot
 from service.order_cache import OrderCache
 from service.ratelimit import FallbackWindows, MemoryWindows, RedisWindows, Window
 from service.redis_breaker import GuardedPool, RedisBreaker
@@ -163,10 +163,10 @@ async def test_the_cache_keeps_orders_in_process_while_redis_is_away(
     cache = OrderCache(redis=dead, breaker=breaker)
     loads = 0
 
-    async def load() -> Order:
+    async def load() -> OrderSnapshot:
         nonlocal loads
         loads += 1
-        return factories.order(number="#1001")
+        return OrderSnapshot(factories.order(number="#1001"), requests=())
 
     try:
         first = await cache.get_or_load("#1001", load)  # the failed read opens the breaker
@@ -190,10 +190,10 @@ async def test_drops_made_while_redis_was_away_are_made_in_redis_when_it_is_back
     cache = OrderCache(redis=redis_client, breaker=breaker, prefix=redis_prefix, ttl=60)
     loads = 0
 
-    async def load() -> Order:
+    async def load() -> OrderSnapshot:
         nonlocal loads
         loads += 1
-        return factories.order(number="#1001")
+        return OrderSnapshot(factories.order(number="#1001"), requests=())
 
     await cache.get_or_load("#1001", load)  # stored in Redis
     breaker.failed(RedisConnectionError("refused"))

@@ -1,4 +1,4 @@
-"""Turns one `orders.nodes[]` item of the OrderLookup document into a domain `Order`."""
+"""Turns one `orders.nodes[]` item of the OrderLookup documents into a domain `Order`."""
 
 from __future__ import annotations
 
@@ -106,7 +106,8 @@ def _line_item(node: object) -> LineItem:
     quantity = _field(node, "quantity")
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise _Malformed("quantity")
-    product = _field(node, "product")
+    # OrderLookupWithoutProductTags does not ask for the product: its tags read as none.
+    product = _field(node, "product") if isinstance(node, Mapping) and "product" in node else None
     tags = () if product is None else tuple(_str(tag) for tag in _list(_field(product, "tags")))
     return LineItem(
         title=_str(_field(node, "title")),

@@ -8,8 +8,8 @@ storefront's documents carry customers' e-mail addresses as literals.
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 from dataclasses import dataclass, field
 
 from starlette.datastructures import MutableHeaders
@@ -50,6 +50,15 @@ def client_request_id(headers: list[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID as 32 hex digits, as `uuid.uuid4().hex` gives, without
+    building the UUID object: that was a noticeable share of a cached lookup's CPU."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw.hex()
+
+
 def record_of(state: dict[str, object]) -> RequestRecord | None:
     """The record of the request whose scope state this is, if the access log made one."""
     record = state.get("access")
@@ -67,7 +76,7 @@ class AccessLog:
             await self._app(scope, receive, send)
             return
         started = time.perf_counter()
-        record = RequestRecord(uuid.uuid4().hex, client_request_id(scope["headers"]))
+        record = RequestRecord(new_request_id(), client_request_id(scope["headers"]))
         state = scope.setdefault("state", {})
         state["access"] = record
         status = 500

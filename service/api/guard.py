@@ -21,8 +21,8 @@ from service.api.validation import MAX_TOKENS
 
 MAX_BODY_BYTES = 32 * 1024
 MAX_HEADERS = 100
-# Request target and headers together. uvicorn's h11 applies the same figure only to a head
-# that arrives in pieces; one read (up to 256 KiB) passes whole, so it is checked here too.
+# Request target and headers together. The server (service/connections.py) applies the same
+# figure only to a head that arrives in pieces; one read passes whole, so it is checked here too.
 MAX_HEAD_BYTES = 16 * 1024
 BODY_DEADLINE_SECONDS = 5.0
 MAX_JSON_NESTING = 32

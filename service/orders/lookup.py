@@ -12,7 +12,7 @@ from service.customer_input import check_identity
 from service.models import (
     AuditOperation,
     AuditOutcome,
-    Order,
+    OrderSnapshot,
     OrderView,
     Refusal,
     RequestKind,
@@ -23,7 +23,6 @@ from service.orders.trail import Trail
 from service.orders.verification import Codes
 from service.policy import Policy
 from service.ratelimit import RateLimited
-from service.storage import requests, storage_errors
 from service.storage.audit_writer import AuditWriter
 
 
@@ -62,11 +61,9 @@ class OrderLookup:
             if isinstance(opened, Refusal):
                 outcome = AuditOutcome.of(opened.code)
                 return opened
-            order = opened
-            async with storage_errors():
-                view = await self._view(order)
+            order = opened.order
             outcome = AuditOutcome.OK
-            return view
+            return self._view(opened)
         except RateLimited:
             outcome = AuditOutcome.RATE_LIMITED
             raise
@@ -82,20 +79,22 @@ class OrderLookup:
 
     async def _found(
         self, order_number: str, contact: str, verification_code: str | None, trail: Trail
-    ) -> Order | Refusal:
-        """The order, or why not: an empty or over-long field (the same INVALID_INPUT as the
+    ) -> OrderSnapshot | Refusal:
+        """The snapshot, or why not: an empty or over-long field (the same INVALID_INPUT as the
         mutations, before any order is read), no such order for this contact, or a lock."""
         problem = check_identity(order_number, contact, within=())
         if problem is not None:
             return problem
-        found = await self._access.verified_order(
-            order_number=order_number, contact=contact, trail=trail, for_action=False
+        found = await self._access.verified_snapshot(
+            order_number=order_number, contact=contact, trail=trail
         )
         if isinstance(found, Locked):
             return await self._opened(found, verification_code, trail)
         return found or Refusal(code=UserErrorCode.ORDER_NOT_FOUND)
 
-    async def _opened(self, locked: Locked, typed: str | None, trail: Trail) -> Order | Refusal:
+    async def _opened(
+        self, locked: Locked, typed: str | None, trail: Trail
+    ) -> OrderSnapshot | Refusal:
         """A locked order, opened by its one-time code, or the one generic
         VERIFICATION_REQUIRED. Looking does not spend the code: the action the customer came
         to take (a cancellation, a report) still can, within its lifetime."""
@@ -103,10 +102,12 @@ class OrderLookup:
         if isinstance(opened, Refusal):
             return opened
         assert locked.order is not None, "a code is accepted only for a matched contact"
-        return locked.order
+        return OrderSnapshot(locked.order, requests=locked.requests)
 
-    async def _view(self, order: Order) -> OrderView:
-        stored = await requests.list_for_order(conn=self._pool, order_id=order.id)
+    def _view(self, snapshot: OrderSnapshot) -> OrderView:
+        """What the customer may do now, from the snapshot: its requests are as current as
+        its order, since every change to either drops it."""
+        order, stored = snapshot.order, snapshot.requests
         now = self._clock()
         open_kinds = {request.kind for request in stored if request.status.is_open}
         return OrderView(
@@ -123,6 +124,6 @@ class OrderLookup:
                 now,
                 open_report=RequestKind.NOT_RECEIVED in open_kinds,
             ),
-            requests=tuple(stored),
+            requests=stored,
             zone=self._policy.cancellation.zone,
         )

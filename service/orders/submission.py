@@ -290,7 +290,7 @@ class Submissions:
         """Always read fresh: a decision is never made on a cached snapshot."""
         try:
             return await self._access.verified_order(
-                order_number=sub.order_number, contact=sub.contact, trail=trail, for_action=True
+                order_number=sub.order_number, contact=sub.contact, trail=trail
             )
         except RateLimited:
             await self._note(sub, trail, AuditOutcome.RATE_LIMITED)

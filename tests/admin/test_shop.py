@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import aiohttp
 import pytest
+from pydantic import SecretStr
 
+from service.admin.auth import StaticToken
+from service.admin.client import AdminCall, AdminClient
 from service.admin.errors import ErrorKind, UpstreamUnavailable
+from service.admin.operations import OperationRegistry
 from service.admin.shop import CancelOutcome, Shop, search_value
 from service.policy import RefundMethod
+from service.sandbox.server import SandboxShop
 from tests.admin.scripted_server import GRAPHQL_PATH, ClientFactory, Reply, ScriptedServer
 from tests.admin.sent_requests import assert_valid_variables, sent
 from tests.admin.shopify_bodies import (
@@ -310,3 +317,30 @@ async def test_hold_fulfillment_order_refused_is_false(server: ScriptedServer, s
     )
 
     assert held is False
+
+
+async def test_leaving_product_tags_out_costs_less_and_changes_nothing_else(
+    sandbox: SandboxShop,
+) -> None:
+    calls: list[AdminCall] = []
+    async with aiohttp.ClientSession() as session:
+        client = AdminClient(
+            session,
+            endpoint=sandbox.endpoint,
+            auth=StaticToken(SecretStr(sandbox.admin_token)),
+            operations=OperationRegistry.load(),
+            on_call=calls.append,
+        )
+        # #1003 sells a product tagged non-cancellable.
+        full = await Shop(client).find_order(name="#1003")
+        lean = await Shop(client).find_order(name="#1003", product_tags=False)
+    assert full is not None
+    assert any(item.product_tags for item in full.line_items)
+    untagged = tuple(dataclasses.replace(item, product_tags=()) for item in full.line_items)
+    assert lean == dataclasses.replace(full, line_items=untagged)
+    assert [call.operation for call in calls] == ["OrderLookup", "OrderLookupWithoutProductTags"]
+    assert [call.requested_cost for call in calls] == [126, 76]
+    # Actual cost, as the sandbox charges it by Shopify's rules: a point per product read.
+    full_cost, lean_cost = calls[0].actual_cost, calls[1].actual_cost
+    assert full_cost is not None
+    assert lean_cost == full_cost - len(full.line_items)

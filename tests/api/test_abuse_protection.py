@@ -10,8 +10,15 @@ from typing import Any
 import aiohttp
 
 from service.app import create_app
+from service.policy import load_policy
 from service.sandbox.server import SandboxShop, start_sandbox
-from tests.api.conftest import Answer, post_graphql, sandbox_settings, serving
+from tests.api.conftest import (
+    CONTACT_ONLY_POLICY,
+    Answer,
+    post_graphql,
+    sandbox_settings,
+    serving,
+)
 from tests.conftest import DatabaseFactory
 
 STATUS = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c) {
@@ -19,6 +26,8 @@ STATUS = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, cont
 CANCEL = """mutation { requestCancellation(input: {orderNumber: "#1001",
   contact: "ada.lovelace@example.com", reason: CHANGED_MIND}) { request { status } } }"""
 ADA = {"n": "#1001", "c": "ada.lovelace@example.com"}
+ELIGIBLE = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c) {
+  order { cancellation { eligible } } userErrors { code } } }"""
 
 
 @asynccontextmanager
@@ -88,6 +97,55 @@ async def test_failed_contacts_step_the_order_up_for_every_address(
     assert locked.body["data"]["orderStatus"]["userErrors"][0]["code"] == "VERIFICATION_REQUIRED"
     assert lookups(sandbox) == before + 1  # only the other order reached Shopify
     assert other_order.body["data"]["orderStatus"]["order"]["number"] == "#1002"
+
+
+async def test_an_order_held_in_process_is_locked_on_every_replica_the_same(
+    make_database: DatabaseFactory,
+    sandbox: SandboxShop,
+    http: aiohttp.ClientSession,
+    redis_url: str,
+) -> None:
+    # With Redis and webhooks each replica keeps Ada's snapshot in process, where a lookup
+    # compares the contact before counting it: failed checks must lock all the same.
+    settings = {
+        "ORDERGATE_LIMIT_PER_ORDER": "5/hour",
+        "ORDERGATE_TRUSTED_PROXIES": "127.0.0.0/8",
+        "REDIS_URL": redis_url,
+        "SHOPIFY_WEBHOOK_SECRET": "webhook-secret-for-the-tests",
+    }
+    database = await make_database()
+    async with (
+        serving(create_app(sandbox_settings(database, sandbox, **settings))) as first,
+        serving(create_app(sandbox_settings(database, sandbox, **settings))) as second,
+    ):
+        for url in (first, second, first, second):  # read once, then held by both replicas
+            answer = await lookup(http, url, ADA)
+            assert answer.body["data"]["orderStatus"]["order"]["number"] == "#1001"
+        before = lookups(sandbox)
+        for guess in range(5):
+            wrong = {"n": "#1001", "c": f"guess{guess}@example.com"}
+            answer = await lookup(http, first, wrong, **{"X-Forwarded-For": f"198.51.100.{guess}"})
+            assert answer.body["data"]["orderStatus"]["userErrors"][0]["code"] == "ORDER_NOT_FOUND"
+        for url in (first, second):
+            for who in (ADA, {"n": "#1001", "c": "guess9@example.com"}):
+                locked = await lookup(http, url, who, **{"X-Forwarded-For": "192.0.2.77"})
+                (error,) = locked.body["data"]["orderStatus"]["userErrors"]
+                assert error["code"] == "VERIFICATION_REQUIRED"
+    assert lookups(sandbox) == before  # every answer came from a snapshot already held
+
+
+async def test_a_policy_without_non_cancellable_tags_never_asks_for_product_tags(
+    make_database: DatabaseFactory, sandbox: SandboxShop, http: aiohttp.ClientSession
+) -> None:
+    contact_only = load_policy(CONTACT_ONLY_POLICY)
+    untagged = contact_only.cancellation.model_copy(update={"non_cancellable_tags": ()})
+    policy = contact_only.model_copy(update={"cancellation": untagged})
+    settings = sandbox_settings(await make_database(), sandbox)
+    camille = {"n": "#1003", "c": "camille.dubois@example.com"}  # a product tagged so
+    async with serving(create_app(settings, policy=policy)) as url:
+        answer = await post_graphql(http, url, ELIGIBLE, camille)
+    assert answer.body["data"]["orderStatus"]["order"]["cancellation"]["eligible"] is True
+    assert {call.operation_name for call in sandbox.calls} == {"OrderLookupWithoutProductTags"}
 
 
 async def test_limits_are_shared_by_two_instances_through_redis(

@@ -360,7 +360,7 @@ async def test_headers_just_under_the_size_limit_are_answered(url: str) -> None:
 
 
 async def test_headers_over_the_size_limit_are_refused(url: str) -> None:
-    # Arriving in one read, the head passes h11's own limit whole: the guard refuses it.
+    # Arriving in one read, the head passes the server's own limit whole: the guard refuses it.
     CALLS.clear()
     answer = await exchange(url, raw_post(ECHO, padding=MAX_HEAD_BYTES))
     assert answer.startswith(b"HTTP/1.1 431 ")
@@ -383,7 +383,9 @@ async def test_a_head_over_the_size_limit_arriving_in_pieces_is_refused(url: str
     finally:
         writer.close()
         await writer.wait_closed()
-    assert answer.startswith(b"HTTP/1.1 400 "), answer  # h11 stops buffering at MAX_HEAD_BYTES
+    assert answer.startswith(b"HTTP/1.1 400 "), (
+        answer
+    )  # the server stops buffering at MAX_HEAD_BYTES
     assert CALLS == []
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 
+from service.api.access_log import new_request_id
 from service.app import create_app
 from service.sandbox.server import SandboxShop
 from tests.api.conftest import post_graphql, sandbox_settings, serving
@@ -124,6 +126,16 @@ async def test_development_keeps_suggestions_for_developers(
             http, url, '{ orderStatus(orderNumbr: "1", contact: "x") { order { number } } }'
         )
     assert "Did you mean" in answer.body["errors"][0]["message"]
+
+
+def test_request_ids_are_random_version_4_uuids() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for request_id in ids:
+        parsed = uuid.UUID(hex=request_id)
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        assert parsed.hex == request_id
 
 
 async def test_a_client_address_is_logged_as_its_network_only(

@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 import aiohttp
 import pytest
 import uvicorn
+from starlette.applications import Starlette
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from service.app import create_app
 from service.cli import server_config
@@ -211,3 +213,12 @@ async def test_the_total_cap_binds_trusted_proxies_and_frees_slots_on_close(
         normal = await served_again(port)
     assert sorted(statuses, key=str) == [200] * 6 + [None] * 4
     assert normal == 200
+
+
+def test_these_bounds_guard_the_protocol_production_serves_with() -> None:
+    # `ordergate serve` and every test server take their config from server_config: the
+    # guarded httptools protocol on uvloop, so the tests above exercise what production runs.
+    config = server_config(Starlette())
+    assert isinstance(config.http, type)
+    assert issubclass(config.http, HttpToolsProtocol)
+    assert config.loop == "uvloop"

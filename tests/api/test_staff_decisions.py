@@ -204,3 +204,34 @@ async def test_a_delivery_acknowledged_before_a_stop_is_processed_after_it(
         order_id = int(shop.store.order_named("#1012").id)
         assert await post_webhook(http, url, "after-restart", order_id) == 200
         await settled_as(http, url, LARS, "CANCELLED", "CANCELLED")
+
+
+async def test_two_replicas_on_one_redis_show_every_change(
+    make_database: DatabaseFactory,
+    shop: SandboxShop,
+    mailbox: DevMailbox,
+    http: aiohttp.ClientSession,
+    redis_url: str,
+) -> None:
+    # Each replica keeps snapshots in process for as long as webhooks allow (300 s here); a
+    # change made through one reaches the other's copy by the next lookup.
+    database, ada = await make_database(), {"n": "#1001", "c": "ada.lovelace@example.com"}
+    shared = {"database": database, "REDIS_URL": redis_url}
+    async with (
+        app(make_database, shop, mailbox, **shared) as first,
+        app(make_database, shop, mailbox, **shared) as second,
+    ):
+        for url in (first, second, first, second):  # both replicas hold both orders now
+            assert await requests_of(http, url, LARS) == []
+            assert await requests_of(http, url, ada) == []
+        asked = await post_graphql(http, first, CANCEL, LARS)
+        assert asked.body["data"]["requestCancellation"]["request"]["status"] == "PENDING_REVIEW"
+        cancelled = await post_graphql(http, second, CANCEL, ada)
+        assert cancelled.body["data"]["requestCancellation"]["request"]["status"] == "CANCELLED"
+        for url in (second, first):  # the very next lookup, on either replica
+            (request,) = await requests_of(http, url, LARS)
+            assert request["status"] == "PENDING_REVIEW"
+            answer = await post_graphql(http, url, LOOKUP, ada)
+            order = answer.body["data"]["orderStatus"]["order"]
+            assert order["cancelledAt"] is not None
+            assert [request["status"] for request in order["requests"]] == ["CANCELLED"]

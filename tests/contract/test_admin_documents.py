@@ -40,6 +40,7 @@ def operations(path: Path) -> list[graphql.OperationDefinitionNode]:
 def test_there_are_admin_documents() -> None:
     assert {path.stem for path in DOCUMENTS} >= {
         "OrderLookup",
+        "OrderLookupWithoutProductTags",
         "OrderCancel",
         "Job",
         "WebhookSubscriptionCreate",

@@ -13,6 +13,9 @@ from service.sandbox.cost import CostCalculator
 # saving is kept. Raise it only on purpose, in the commit that makes the document dearer,
 # saying why the extra points are worth it.
 ORDER_LOOKUP_REQUESTED_COST = 126
+# The same without the line items' product tags, for a policy that names no non-cancellable
+# tags (issue 15).
+ORDER_LOOKUP_WITHOUT_PRODUCT_TAGS_REQUESTED_COST = 76
 
 
 def requested_cost(operation: str, variables: dict[str, object]) -> int:
@@ -38,3 +41,19 @@ def test_order_lookup_requested_cost_does_not_grow() -> None:
     assert cost <= ORDER_LOOKUP_REQUESTED_COST, (
         f"OrderLookup now requests {cost} points, more than {ORDER_LOOKUP_REQUESTED_COST}"
     )
+
+
+def test_order_lookup_without_product_tags_requested_cost_does_not_grow() -> None:
+    cost = requested_cost("OrderLookupWithoutProductTags", {"query": "name:'#1001'"})
+
+    assert cost <= ORDER_LOOKUP_WITHOUT_PRODUCT_TAGS_REQUESTED_COST, (
+        f"OrderLookupWithoutProductTags now requests {cost} points, "
+        f"more than {ORDER_LOOKUP_WITHOUT_PRODUCT_TAGS_REQUESTED_COST}"
+    )
+
+
+def test_leaving_product_tags_out_saves_a_point_per_line_item() -> None:
+    full = requested_cost("OrderLookup", {"query": "name:'#1001'"})
+    lean = requested_cost("OrderLookupWithoutProductTags", {"query": "name:'#1001'"})
+
+    assert full - lean == 50  # the product of each of fifty line items
