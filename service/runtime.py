@@ -212,7 +212,14 @@ def _start_workers(
     decisions = StaffDecisions(
         pool=shared.pool, admin=shared.admin, lifecycle=lifecycle, cache=cache
     )
-    privacy = Privacy(pool=shared.pool, clock=clock, on_erased=metrics.personal_data_erased)
+
+    async def forget(names: list[str]) -> None:
+        for name in names:
+            await cache.drop(name)
+
+    privacy = Privacy(
+        pool=shared.pool, clock=clock, on_erased=metrics.personal_data_erased, forget=forget
+    )
     webhooks = WebhookWorker(
         pool=shared.pool,
         decisions=decisions,

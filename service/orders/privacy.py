@@ -5,7 +5,7 @@ an audit event of its own, written in the erasure's transaction."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +13,7 @@ import asyncpg
 
 from service.models import AuditOperation, AuditOutcome
 from service.orders.trail import Trail
-from service.storage import audit, personal_data, storage_errors
+from service.storage import audit, order_names, personal_data, storage_errors
 from service.storage.personal_data import Erased
 from service.webhooks.topics import compliance_orders
 
@@ -23,7 +23,11 @@ RETENTION_BATCH = 5000
 
 
 class Privacy:
-    """Erasure and export over one pool; `on_erased(reason, rows)` counts what was erased."""
+    """Erasure and export over one pool; `on_erased(reason, rows)` counts what was erased.
+
+    `forget(names)` drops the cached snapshots of erased orders (the order's e-mail address
+    and phone, as Shopify returns them), so that no replica serves them after the erasure.
+    """
 
     def __init__(
         self,
@@ -31,11 +35,13 @@ class Privacy:
         pool: asyncpg.Pool,
         clock: Callable[[], datetime],
         on_erased: Callable[[str, int], None] | None = None,
+        forget: Callable[[list[str]], Awaitable[None]] | None = None,
         batch: int = RETENTION_BATCH,
     ) -> None:
         self._pool = pool
         self._clock = clock
         self._on_erased = on_erased
+        self._forget = forget
         self._batch = batch
 
     async def erase_orders(self, order_ids: list[str], *, reason: str) -> Erased:
@@ -47,7 +53,10 @@ class Privacy:
                 event = _erased_event(trail, reason, counts, order_id=order_id)
                 await audit.append(conn=conn, events=[event])
                 erased += counts
+            names = await order_names.order_names_of(conn=conn, order_ids=order_ids)
         self._count(reason, erased)
+        if self._forget is not None and names:
+            await self._forget(names)
         return erased
 
     async def erase_shop(self, *, reason: str = "shop/redact") -> Erased:

@@ -160,3 +160,42 @@ async def test_shop_redact_leaves_no_personal_data(
     for personal in (*marks, "198.51.100.91", "2001:db8::9", INGRID["c"], ADA["c"]):
         assert personal not in dumped
     assert "privacy.data_request" in dumped
+
+
+LOOKUP = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c) {
+  order { number } } }"""
+
+
+def reads(shop: SandboxShop) -> int:
+    return sum(call.operation_name.startswith("OrderLookup") for call in shop.calls)
+
+
+async def test_customers_redact_drops_the_orders_cached_snapshot(
+    http: aiohttp.ClientSession, url: str, database: str, shop: SandboxShop
+) -> None:
+    # With webhooks, a snapshot (the order's e-mail and phone in it) lives for minutes: an
+    # erasure must not leave it to be served from memory or Redis.
+    await post_graphql(http, url, REPORT, {**INGRID, "m": "where is it"})
+    await post_graphql(http, url, LOOKUP, INGRID)
+    cached = reads(shop)
+    await post_graphql(http, url, LOOKUP, INGRID)
+    assert reads(shop) == cached  # served from the cache
+    gid = await order_gid(database, "#1009")
+
+    payload = {"customer": {"id": 7}, "orders_to_redact": [int(gid.rsplit("/", 1)[1])]}
+    assert await compliance(http, url, "customers/redact", payload) == 200
+    await eventually(lambda: erased(database, gid), within=10.0)
+
+    await post_graphql(http, url, LOOKUP, INGRID)
+    assert reads(shop) == cached + 1
+
+
+async def order_gid(dsn: str, name: str) -> str:
+    conn = await asyncpg.connect(dsn)
+    try:
+        gid: str = await conn.fetchval(
+            "select order_id from customer_requests where order_name = $1", name
+        )
+        return gid
+    finally:
+        await conn.close()
