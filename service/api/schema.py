@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
+from strawberry.extensions import MaskErrors
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -15,7 +14,7 @@ from service.api import rate_limited
 from service.api.context import Context
 from service.api.mutations import Mutation
 from service.api.queries import Query
-from service.api.validation import schema_extensions
+from service.api.validation import DocumentRules, validation_rules
 
 logger = logging.getLogger("ordergate.api")
 
@@ -28,6 +27,15 @@ def _is_unexpected(error: GraphQLError) -> bool:
     if original is None or isinstance(original, GraphQLError):
         return False
     return not rate_limited.is_rate_limited(error)
+
+
+class _RequestRules(DocumentRules, MaskErrors):
+    """The document's limits and caches, then unexpected errors masked: one extension, so a
+    request builds one object and runs one context manager per lifecycle step."""
+
+    def __init__(self, *, production: bool) -> None:
+        MaskErrors.__init__(self, should_mask_error=_is_unexpected)
+        DocumentRules.__init__(self, validation_rules(production=production))
 
 
 class _Schema(strawberry.Schema):
@@ -54,16 +62,10 @@ class _Schema(strawberry.Schema):
 
 def build_schema(*, production: bool) -> strawberry.Schema:
     """The schema served on `/graphql`; production hides introspection and field suggestions."""
-    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
-        *schema_extensions(),
-        lambda: MaskErrors(should_mask_error=_is_unexpected),
-    ]
-    if production:
-        extensions.append(DisableIntrospection)
     return _Schema(
         query=Query,
         mutation=Mutation,
-        extensions=extensions,
+        extensions=[lambda: _RequestRules(production=production)],
         config=StrawberryConfig(disable_field_suggestions=production),
     )
 

@@ -18,14 +18,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
-from strawberry.extensions import AddValidationRules
 
 from service.api import rate_limited
 from service.api.guard import MAX_BODY_BYTES, MAX_HEAD_BYTES, MAX_HEADERS, RequestGuard
+from service.api.schema import build_schema
 from service.api.validation import (
     MAX_ALIASES,
     MAX_DEPTH,
     MAX_TOKENS,
+    DocumentRules,
     schema_extensions,
     validation_rules,
 )
@@ -406,9 +407,9 @@ def test_validation_rules_are_built_once() -> None:
 def test_extension_factories_reuse_the_same_rule_classes() -> None:
     factories = schema_extensions()
     made = [factory() for factory in factories for _ in range(2)]
-    rule_lists = [ext.validation_rules for ext in made if isinstance(ext, AddValidationRules)]
+    rule_lists = [ext.validation_rules for ext in made if isinstance(ext, DocumentRules)]
     assert len(rule_lists) == 2
-    assert rule_lists[0] == rule_lists[1] == list(validation_rules())
+    assert rule_lists[0] is rule_lists[1] is validation_rules()
 
 
 json_values = st.recursive(
@@ -439,3 +440,18 @@ async def test_garbage_requests_never_get_a_server_error(
     async with http.post(url, data=raw, headers={"Content-Type": content_type}) as response:
         await response.read()
         assert response.status < 500
+
+
+@pytest.mark.parametrize("production", [True, False])
+async def test_introspection_is_refused_in_production_only_every_time(production: bool) -> None:
+    schema = build_schema(production=production)
+    # Twice: the second answer comes through the parse and validation caches.
+    results = [await schema.execute("{ __schema { queryType { name } } }") for _ in range(2)]
+    for result in results:
+        if production:
+            assert result.data is None
+            assert result.errors
+            assert "introspection" in result.errors[0].message
+        else:
+            assert result.errors is None
+            assert result.data == {"__schema": {"queryType": {"name": "Query"}}}
