@@ -37,6 +37,10 @@ def _check_free(host: str, port: int, *, variable: str, holder: str) -> None:
             raise ConfigurationError(
                 f"{where} is in use (another {holder}?): set {variable}"
             ) from None
+        # A name that does not resolve, or an address this machine does not have, is the
+        # host's fault; anything else (a privileged port) the port's.
+        if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL:
+            variable = "ORDERGATE_HOST"
         reason = error.strerror or type(error).__name__
         raise ConfigurationError(f"cannot listen on {where} ({reason}): set {variable}") from None
 

@@ -425,3 +425,14 @@ def test_dev_warns_when_it_listens_beyond_loopback(host: str, warned: bool) -> N
     if warning is not None:
         assert "/dev/mail" in warning
         assert "reachable from the network" in warning
+
+
+def test_serve_on_an_address_this_machine_lacks_names_ordergate_host() -> None:
+    env = {"ORDERGATE_HOST": "192.0.2.1", "ORDERGATE_PORT": "8000", "ORDERGATE_METRICS_PORT": "0"}
+    result = run("serve", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "ordergate: cannot listen on 192.0.2.1:8000 (Cannot assign requested address): "
+        "set ORDERGATE_HOST"
+    ]
