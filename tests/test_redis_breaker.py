@@ -202,3 +202,24 @@ async def test_drops_made_while_redis_was_away_are_made_in_redis_when_it_is_back
     await wait_until_available(breaker)
     await cache.get_or_load("#1001", load)
     assert loads == 2  # the snapshot from before the change was not served
+
+
+async def test_the_guarded_pool_makes_callers_wait_their_turn_within_its_bound(
+    probe_and_breaker: tuple[Probe, RedisBreaker, list[bool]], redis_url: str
+) -> None:
+    _, breaker, _ = probe_and_breaker
+    pool = GuardedPool.from_url(redis_url, breaker=breaker, max_connections=2, timeout=0.2)
+    client = aioredis.Redis(connection_pool=pool)
+    try:
+        # Eight commands over two connections: each waits for a free one, none fails.
+        answers = await asyncio.gather(*(client.ping() for _ in range(8)))
+        assert answers == [True] * 8
+        held = [await pool.get_connection(), await pool.get_connection()]
+        with pytest.raises(RedisConnectionError, match="No connection available"):
+            await client.ping()
+        for connection in held:
+            await pool.release(connection)
+        assert await client.ping()  # the slots came back; the refused wait took none
+    finally:
+        await client.aclose()
+        await pool.disconnect()
