@@ -3,6 +3,7 @@ resource, the metrics listener on its own port included."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -14,6 +15,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.access_log import AccessLog
 from service.api.endpoint import GraphQLEndpoint, identify
@@ -76,6 +78,57 @@ def _cors(settings: Settings) -> Middleware:
         expose_headers=["x-request-id", "retry-after"],
         max_age=CORS_MAX_AGE_SECONDS,
     )
+
+
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})
+
+
+def _host_name(header: str) -> str:
+    """The name of a Host header without its port: `[::1]:8000` → `::1`, `localhost.` →
+    `localhost`."""
+    if header.startswith("["):
+        name = header[1 : header.find("]")] if "]" in header else ""
+    else:
+        name = header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+    return name.lower().rstrip(".")
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class DevHostCheck:
+    """`ordergate dev` answers only requests addressed to loopback or to ORDERGATE_HOST, so a
+    page on another site that rebinds its own name to 127.0.0.1 (DNS rebinding) cannot read
+    /dev/mail or the demo: its requests carry its own name as Host. Bound to all interfaces
+    (0.0.0.0), any address typed as an IP is let through as well: a rebinding page never has
+    one for its Host. In production the gateway in front decides which hosts reach ordergate.
+    """
+
+    def __init__(self, app: ASGIApp, *, configured: str) -> None:
+        self.app = app
+        self.allowed = LOOPBACK_HOSTS | {_host_name(configured)}
+        self.any_ip = configured in WILDCARD_HOSTS
+
+    def admits(self, header: str) -> bool:
+        name = _host_name(header)
+        if name in self.allowed:
+            return True
+        return _is_ip(name) and (self.any_ip or ipaddress.ip_address(name).is_loopback)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+            if not self.admits(header):
+                response = PlainTextResponse("Invalid host header", status_code=400)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _lifespan(
@@ -159,4 +212,7 @@ def create_app(
     if not settings.is_production:
         routes.append(Route("/dev/mail", dev_mail))
         routes.append(Route("/", demo_page))
-    return Starlette(routes=routes, middleware=[_cors(settings)], lifespan=lifespan)
+    middleware = [_cors(settings)]
+    if not settings.is_production:
+        middleware.insert(0, Middleware(DevHostCheck, configured=settings.listen_host))
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

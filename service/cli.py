@@ -23,6 +23,7 @@ from service.client_address import parse_networks
 from service.config import ConfigurationError, Settings
 from service.connections import ConnectionLimits, guarded_protocol
 from service.dev_database import open_dev_database
+from service.listen_check import check_ports_free, exposure_warning
 from service.logs import configure_logging
 from service.operator_commands import (
     DATABASE_ENV,
@@ -85,7 +86,11 @@ def server_config(
 
 
 def _serve(
-    settings: Settings, *, policy: Policy | None = None, sandbox_state: Path | None = None
+    settings: Settings,
+    *,
+    policy: Policy | None = None,
+    sandbox_state: Path | None = None,
+    holder: str = "ordergate",
 ) -> None:
     configure_logging(settings.log_level)
     # uvicorn drains in-flight requests and runs the lifespan shutdown (audit queue flushed,
@@ -93,6 +98,8 @@ def _serve(
     # so a drained process exits 0 instead of dying by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     app = create_app(settings, policy=policy, sandbox_state=sandbox_state)
+    # After the configuration's checks, before the lifespan opens anything.
+    check_ports_free(settings, holder=holder)
     # The gateway carries every client's connections: it is exempt from the per-peer cap.
     connections = ConnectionLimits(trusted_proxies=parse_networks(settings.trusted_proxies))
     config = server_config(
@@ -105,6 +112,10 @@ def cmd_dev(_: argparse.Namespace) -> int:
     """Everything on embedded defaults: a laptop with nothing installed answers at once."""
     settings = settings_from_env().relaxed_for_dev()
     policy = load_policy(settings.policy_file)  # before starting anything
+    check_ports_free(settings, holder="ordergate dev")
+    warning = exposure_warning(settings.listen_host)
+    if warning is not None:
+        print(warning, file=sys.stderr)  # noqa: T201
     if settings.database_url is None:
         dsn = open_dev_database(settings.data_dir)
         settings = settings.model_copy(update={"database_url": SecretStr(dsn)})
@@ -116,7 +127,7 @@ def cmd_dev(_: argparse.Namespace) -> int:
     if settings.uses_sandbox:
         _print_demo_orders(settings)
     state = settings.data_dir.resolve() / SANDBOX_STATE_FILE
-    _serve(settings, policy=policy, sandbox_state=state)
+    _serve(settings, policy=policy, sandbox_state=state, holder="ordergate dev")
     return 0
 
 

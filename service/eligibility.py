@@ -12,6 +12,7 @@ from service.models import (
     FulfillmentOrderStatus,
     FulfillmentStatus,
     Order,
+    OrderFacts,
     Shipment,
     ShipmentStatus,
 )
@@ -87,6 +88,12 @@ def not_received_eligibility(
         available_from = earliest if earliest < window_end else None
         return Eligibility.refused(EligibilityReason.TOO_EARLY, available_from=available_from)
     return Eligibility.allowed(until=window_end)
+
+
+def order_facts(order: Order, cancellation: Eligibility) -> OrderFacts:
+    """The facts a refusal's text rests on, from the order and whether it can be cancelled."""
+    delivered = bool(order.shipments) and all(_delivered(each) for each in order.shipments)
+    return OrderFacts(cancellable=cancellation.eligible, delivered=delivered)
 
 
 def relevant_shipment(order: Order) -> Shipment | None:

@@ -18,7 +18,7 @@ from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from service.models import EligibilityReason, RequestKind, RequestStatus
+from service.models import EligibilityReason, OrderFacts, RequestKind, RequestStatus
 from service.paths import LOCALES_DIR
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "nb", "da", "nl")
@@ -30,6 +30,10 @@ _LANGUAGE_TO_LOCALE = {"en": "en", "nb": "nb", "no": "nb", "nn": "nb", "da": "da
 _TAG = re.compile(r"^(?:\*|[a-z]{1,8}(?:-[a-z0-9]{1,8})*)$")
 _QVALUE = re.compile(r"^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$")
 _MAX_HEADER = 4096
+
+
+# Nothing known of the order beyond the reason: the texts offer only what is always true.
+NO_FACTS = OrderFacts()
 
 
 class Text(enum.Enum):
@@ -63,6 +67,10 @@ class Text(enum.Enum):
     ALREADY_FULFILLED = (
         "This order has already been shipped, so it can no longer be cancelled. "
         "You can return it once it has been delivered."
+    )
+    ALREADY_FULFILLED_DELIVERED = (
+        "This order has already been delivered, so it can no longer be cancelled. "
+        "If you no longer want it, you can return it."
     )
     PARTIALLY_FULFILLED = (
         "Part of this order has already been shipped, so it can no longer be cancelled. "
@@ -302,17 +310,21 @@ class Messages:
         zone: ZoneInfo,
         available_from: datetime | None = None,
         until: datetime | None = None,
-        cancellation_possible: bool = False,
+        facts: OrderFacts = NO_FACTS,
     ) -> str:
-        """Why the action is not possible now and what the customer can do instead."""
+        """Why the action is not possible now and what the customer can do instead: the one
+        place that picks the text, for `orderStatus` and the mutations alike, so that what it
+        offers (cancel, return) is true of the order (`facts`)."""
         if reason is EligibilityReason.TOO_EARLY and available_from is not None:
             date = self._date(locale, available_from, zone)
             return self._render(locale, Text.TOO_EARLY_FROM, date=date)
         if reason is EligibilityReason.WINDOW_CLOSED and until is not None:
             date = self._date(locale, until, zone)
             return self._render(locale, Text.WINDOW_CLOSED_ON, date=date)
-        if reason is EligibilityReason.NOT_SHIPPED_YET and cancellation_possible:
+        if reason is EligibilityReason.NOT_SHIPPED_YET and facts.cancellable:
             return self._render(locale, Text.NOT_SHIPPED_YET_CANCELLABLE)
+        if reason is EligibilityReason.ALREADY_FULFILLED and facts.delivered:
+            return self._render(locale, Text.ALREADY_FULFILLED_DELIVERED)
         return self._render(locale, _REASON_TEXTS.get(reason, Text.NOT_POSSIBLE))
 
     def idempotency_key_reused(self, locale: str) -> str:

@@ -293,6 +293,15 @@ class OrderSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What a NOT_ELIGIBLE text says beside its reason, so that it is true of the order: can
+    the customer still cancel it, and has it been delivered (so "return it" is possible now)?"""
+
+    cancellable: bool = False
+    delivered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Refusal:
     """A refused storefront operation, as data: becomes one `UserError` at the API edge."""
 
@@ -305,6 +314,7 @@ class Refusal:
     # With VERIFICATION_REQUIRED: the order's address, masked, when the contact was verified;
     # None for the generic answer of a locked order, which must not say whether it matched.
     sent_to: str | None = None
+    facts: OrderFacts = OrderFacts()  # with NOT_ELIGIBLE: for its text
 
 
 @dataclass(frozen=True, slots=True)

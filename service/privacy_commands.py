@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
     """The gid of the order typed: as given, else by name from what ordergate holds, else from
-    the shop itself."""
+    the shop itself; several known under the name and no shop to settle it: they are listed."""
     argument = typed_order(typed, settings)
     if argument.gid is not None:
         return argument.gid
@@ -41,24 +41,39 @@ async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
         named = await order_ids_named(conn=conn, name=argument.name)
     if len(named) == 1:
         return named[0]
-    found = None
+    # The sandbox is new at every `ordergate dev` start, so its answer would name none of the
+    # orders ordergate has seen: listing them is the useful answer there.
     if not settings.uses_sandbox:
-        try:
-            found = await order_id_named(settings, argument.name)
-        except UpstreamUnavailable as error:
-            raise ConfigurationError(
-                f"the shop could not be reached ({error}): give a gid"
-            ) from None
-    if found is None:
-        raise ConfigurationError(f"no order named {argument.name} found: give its gid")
-    return found
+        found = await _shop_order_id(settings, argument.name)
+        if found is not None:
+            return found
+    if named:
+        raise ConfigurationError(
+            f"{argument.name} names {len(named)} orders ordergate has seen: "
+            f"{', '.join(named)}: give one"
+        )
+    raise ConfigurationError(f"no order named {argument.name} found: give its gid")
 
 
-async def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
+async def _shop_order_id(settings: Settings, name: str) -> str | None:
+    try:
+        return await order_id_named(settings, name)
+    except UpstreamUnavailable as error:
+        raise ConfigurationError(f"the shop could not be reached ({error}): give a gid") from None
+
+
+def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
     settings = settings_from_env()
-    pool = await database.create_pool(
-        database_url(settings), min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS
-    )
+    # Before the event loop: without DATABASE_URL, finding dev's database may start its
+    # Postgres, which runs a loop of its own.
+    dsn = database_url(settings)
+    return asyncio.run(_privacy_on(settings, dsn, typed, work))
+
+
+async def _privacy_on(
+    settings: Settings, dsn: str, typed: str, work: Callable[[Privacy, str], Awaitable[T]]
+) -> T:
+    pool = await database.create_pool(dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS)
     try:
         order_id = await _order_id(settings, pool, typed)
         return await work(Privacy(pool=pool, clock=lambda: datetime.now(UTC)), order_id)
@@ -68,7 +83,7 @@ async def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> 
 
 def cmd_privacy_export(args: argparse.Namespace) -> int:
     """Everything ordergate holds on one order, as one JSON document."""
-    document = asyncio.run(_privacy(args.order, lambda privacy, order_id: privacy.export(order_id)))
+    document = _privacy(args.order, lambda privacy, order_id: privacy.export(order_id))
     print(json.dumps(document, default=str, ensure_ascii=False, indent=2))  # noqa: T201
     return 0
 
@@ -79,7 +94,7 @@ def cmd_privacy_redact(args: argparse.Namespace) -> int:
     async def redact(privacy: Privacy, order_id: str) -> tuple[str, personal_data.Erased]:
         return order_id, await privacy.erase_orders([order_id], reason="privacy redact")
 
-    order_id, erased = asyncio.run(_privacy(args.order, redact))
+    order_id, erased = _privacy(args.order, redact)
     counts = ", ".join(f"{name} {count}" for name, count in erased.as_details().items())
     print(f"erased the personal data of {order_id}: {counts}")  # noqa: T201
     return 0

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from service.listen_check import exposure_warning
 from service.sandbox.demo import ORDER_ID_BASE
 from service.sandbox.server import SANDBOX_STATE_FILE, SandboxShop, start_sandbox
 from service.shopify_webhooks import ORDER_TOPICS
@@ -351,3 +354,85 @@ async def test_privacy_redact_finds_an_order_only_looked_up_in_the_shop(
 
     assert result.returncode == 0, result.stderr
     assert f"erased the personal data of {gid}: audit_rows 1" in result.stdout
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port another server listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_a_second_dev_on_a_taken_port_stops_in_one_line_and_leaves_the_first_alone(
+    tmp_path: Path, taken_port: int
+) -> None:
+    # The running dev's sandbox.json: a second dev used to start its own sandbox (overwriting
+    # it), fail at its bind with exit 3, and remove the file on the way out.
+    state = tmp_path / SANDBOX_STATE_FILE
+    state.write_text('{"url": "http://127.0.0.1:1", "pid": 1}\n')
+    env = {"ORDERGATE_DATA_DIR": str(tmp_path), "ORDERGATE_PORT": str(taken_port)}
+
+    result = run("dev", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"ordergate: 127.0.0.1:{taken_port} is in use (another ordergate dev?): set ORDERGATE_PORT"
+    ]
+    assert state.read_text() == '{"url": "http://127.0.0.1:1", "pid": 1}\n'
+    assert not (tmp_path / "postgres").exists()  # nothing started
+
+
+@pytest.mark.parametrize("command", ["dev", "serve"])
+def test_a_taken_metrics_port_stops_start_up_in_one_line(
+    tmp_path: Path, taken_port: int, command: str
+) -> None:
+    env = {
+        "ORDERGATE_DATA_DIR": str(tmp_path),
+        "ORDERGATE_PORT": "0",
+        "ORDERGATE_METRICS_PORT": str(taken_port),
+    }
+
+    result = run(command, env=env)
+
+    holder = "ordergate dev" if command == "dev" else "ordergate"
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"ordergate: 127.0.0.1:{taken_port} is in use (another {holder}?): "
+        "set ORDERGATE_METRICS_PORT"
+    ]
+
+
+def test_serve_on_a_taken_port_stops_in_one_line(taken_port: int) -> None:
+    result = run("serve", env={"ORDERGATE_PORT": str(taken_port), "ORDERGATE_METRICS_PORT": "0"})
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"ordergate: 127.0.0.1:{taken_port} is in use (another ordergate?): set ORDERGATE_PORT"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("host", "warned"),
+    [("127.0.0.1", False), ("localhost", False), ("::1", False), ("0.0.0.0", True),
+     ("::", True), ("192.0.2.10", True), ("devbox.lan", True)],
+)  # fmt: skip
+def test_dev_warns_when_it_listens_beyond_loopback(host: str, warned: bool) -> None:
+    warning = exposure_warning(host)
+
+    assert (warning is not None) is warned
+    if warning is not None:
+        assert "/dev/mail" in warning
+        assert "reachable from the network" in warning
+
+
+def test_serve_on_an_address_this_machine_lacks_names_ordergate_host() -> None:
+    env = {"ORDERGATE_HOST": "192.0.2.1", "ORDERGATE_PORT": "8000", "ORDERGATE_METRICS_PORT": "0"}
+    result = run("serve", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "ordergate: cannot listen on 192.0.2.1:8000 (Cannot assign requested address): "
+        "set ORDERGATE_HOST"
+    ]

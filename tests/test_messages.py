@@ -20,12 +20,13 @@ from service.messages import (
     negotiate,
     placeholders,
 )
-from service.models import EligibilityReason, RequestKind, RequestStatus
+from service.models import EligibilityReason, OrderFacts, RequestKind, RequestStatus
 from service.paths import LOCALES_DIR
 
 TRANSLATED = tuple(locale for locale in SUPPORTED_LOCALES if locale != "en")
 OSLO = ZoneInfo("Europe/Oslo")
 MAY_17 = datetime(2026, 5, 17, 8, 0, tzinfo=UTC)
+EVERY_FACT = OrderFacts(cancellable=True, delivered=True)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +162,7 @@ def test_every_reason_has_a_text_in_every_locale(
 ) -> None:
     plain = messages.not_eligible(locale, reason, zone=OSLO)
     dated = messages.not_eligible(
-        locale, reason, zone=OSLO, available_from=MAY_17, until=MAY_17, cancellation_possible=True
+        locale, reason, zone=OSLO, available_from=MAY_17, until=MAY_17, facts=EVERY_FACT
     )
     assert plain.strip()
     assert dated.strip()
@@ -224,10 +225,28 @@ def test_too_early_without_a_date_points_at_customer_service(messages: Messages)
 
 def test_not_shipped_yet_offers_cancellation_when_possible(messages: Messages) -> None:
     reason = EligibilityReason.NOT_SHIPPED_YET
-    offering = messages.not_eligible("nb", reason, zone=OSLO, cancellation_possible=True)
-    plain = messages.not_eligible("nb", reason, zone=OSLO, cancellation_possible=False)
+    offering = messages.not_eligible("nb", reason, zone=OSLO, facts=OrderFacts(cancellable=True))
+    plain = messages.not_eligible("nb", reason, zone=OSLO, facts=OrderFacts(cancellable=False))
     assert "kansellere" in offering
     assert "kansellere" not in plain
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_a_shipped_order_is_offered_a_return_now_only_once_delivered(
+    messages: Messages, locale: str
+) -> None:
+    reason = EligibilityReason.ALREADY_FULFILLED
+    delivered = messages.not_eligible(locale, reason, zone=OSLO, facts=OrderFacts(delivered=True))
+    on_its_way = messages.not_eligible(locale, reason, zone=OSLO)
+
+    assert delivered != on_its_way
+    assert delivered == messages.not_eligible(
+        locale, reason, zone=OSLO, facts=OrderFacts(delivered=True, cancellable=True)
+    )
+    if locale == "en":
+        assert "once it has been delivered" in on_its_way
+        assert "once" not in delivered
+        assert delivered.endswith("you can return it.")
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from service.cli import parser
@@ -233,3 +235,61 @@ def test_production_never_falls_back_to_a_dev_database(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert result.stderr.strip() == "ordergate: DATABASE_URL is required for this command"
+
+
+async def _name_orders(dsn: str, name: str, *order_ids: str) -> None:
+    """Audit one lookup of each order under `name`, as `orderStatus` writes it."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        events = [
+            _event(order_id, operation=AuditOperation.ORDER_STATUS, details={"order_name": name})
+            for order_id in order_ids
+        ]
+        await audit.append(conn=conn, events=events)
+    finally:
+        await conn.close()
+
+
+async def _migrated(dsn: str) -> None:
+    await database.migrate(dsn)
+
+
+def test_privacy_without_database_url_uses_the_dev_database(tmp_path: Path) -> None:
+    # Before: the dev database was looked up inside the command's event loop, and starting
+    # its Postgres ran a loop of its own: "asyncio.run() cannot be called from a running
+    # event loop".
+    dsn = open_dev_database(tmp_path)
+    try:
+        asyncio.run(_migrated(dsn))
+        asyncio.run(_name_orders(dsn, "#1001", ORDER_1001))
+        env = {"ORDERGATE_DATA_DIR": str(tmp_path)}
+        exported = run("privacy", "export", "--order", "#1001", env=env)
+        redacted = run("privacy", "redact", "--order", "1001", env=env)
+    finally:
+        stop_embedded_postgres(postgres_dir(tmp_path))
+
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["order_id"] == ORDER_1001
+    assert redacted.returncode == 0, redacted.stderr
+    assert f"erased the personal data of {ORDER_1001}" in redacted.stdout
+    assert redacted.stderr.strip().splitlines() == [
+        f"ordergate: DATABASE_URL is unset: using ordergate dev's database in {tmp_path.resolve()}"
+    ]
+
+
+@pytest.mark.parametrize("command", ["export", "redact"])
+async def test_privacy_lists_the_orders_a_name_is_ambiguous_between(
+    shop_records: str, command: str
+) -> None:
+    # A restarted `ordergate dev` knows #1001 under two gids (its sandbox starts afresh).
+    later_1001 = "gid://shopify/Order/5900001001"
+    await _name_orders(shop_records, "#1001", later_1001)
+
+    result = await asyncio.to_thread(
+        run, "privacy", command, "--order", "#1001", env={"DATABASE_URL": shop_records}
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"ordergate: #1001 names 2 orders ordergate has seen: {ORDER_1001}, {later_1001}: give one"
+    )

@@ -91,5 +91,6 @@ def _message(refusal: Refusal, *, context: Context) -> str:
                 zone=context.zone,
                 available_from=eligibility.available_from if eligibility else None,
                 until=eligibility.until if eligibility else None,
+                facts=refusal.facts,
             )
     raise AssertionError(f"unhandled user error code {refusal.code}")

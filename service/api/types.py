@@ -8,6 +8,7 @@ from decimal import Decimal
 import strawberry
 
 from service import models
+from service.eligibility import order_facts
 from service.messages import Messages
 from service.models import OrderView
 
@@ -214,5 +215,5 @@ def _why_not(
         zone=view.zone,
         available_from=value.available_from,
         until=value.until,
-        cancellation_possible=view.cancellation.eligible,
+        facts=order_facts(view.order, view.cancellation),
     )

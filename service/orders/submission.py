@@ -25,8 +25,10 @@ from service.models import (
     CancellationInput,
     CustomerRequest,
     Eligibility,
+    EligibilityReason,
     NotReceivedInput,
     Order,
+    OrderFacts,
     Refusal,
     RequestKind,
     RequestStatus,
@@ -202,7 +204,10 @@ class Submissions:
         decision = self._eligibility(sub.kind, order)
         if not decision.eligible:
             refusal = Refusal(
-                code=UserErrorCode.NOT_ELIGIBLE, reason=decision.reason, eligibility=decision
+                code=UserErrorCode.NOT_ELIGIBLE,
+                reason=decision.reason,
+                eligibility=decision,
+                facts=await self._facts(sub.kind, order, decision),
             )
             return await self._refuse(sub, trail, refusal, order=order)
         if code_id is None and self._needs_code(sub.kind, order):
@@ -298,6 +303,25 @@ class Submissions:
         except UpstreamUnavailable:
             await self._note(sub, trail, AuditOutcome.UPSTREAM_UNAVAILABLE)
             raise
+
+    async def _facts(self, kind: RequestKind, order: Order, decision: Eligibility) -> OrderFacts:
+        """What the refusal's text may offer, judged as `orderStatus` judges it."""
+        if kind is RequestKind.CANCELLATION:
+            return eligibility.order_facts(order, decision)
+        # Only a report refused as NOT_SHIPPED_YET offers a cancellation: else none is judged.
+        cancellation = Eligibility(eligible=False)
+        if decision.reason is EligibilityReason.NOT_SHIPPED_YET:
+            async with storage_errors():
+                found = await requests.find(
+                    conn=self._pool, order_id=order.id, kind=RequestKind.CANCELLATION
+                )
+            cancellation = eligibility.cancellation_eligibility(
+                order,
+                self._policy.cancellation,
+                self._clock(),
+                open_request=found is not None and found.request.status.is_open,
+            )
+        return eligibility.order_facts(order, cancellation)
 
     def _eligibility(self, kind: RequestKind, order: Order) -> Eligibility:
         now = self._clock()

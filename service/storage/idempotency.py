@@ -15,6 +15,7 @@ from service.models import (
     CustomerRequest,
     Eligibility,
     EligibilityReason,
+    OrderFacts,
     Refusal,
     UserErrorCode,
     isoformat,
@@ -102,6 +103,8 @@ def encode_answer(answer: CustomerRequest | Refusal) -> dict[str, object]:
             "field": list(answer.field) if answer.field else None,
             "available_from": isoformat(eligibility.available_from if eligibility else None),
             "until": isoformat(eligibility.until if eligibility else None),
+            "cancellable": answer.facts.cancellable,
+            "delivered": answer.facts.delivered,
         }
     }
 
@@ -123,4 +126,7 @@ def decode_refusal(stored: Mapping[str, Any]) -> Refusal:
         reason=reason,
         field=tuple(stored["field"]) if stored.get("field") else None,
         eligibility=eligibility,
+        facts=OrderFacts(
+            cancellable=bool(stored.get("cancellable")), delivered=bool(stored.get("delivered"))
+        ),
     )

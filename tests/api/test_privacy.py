@@ -167,7 +167,7 @@ LOOKUP = """query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, cont
 
 
 def reads(shop: SandboxShop) -> int:
-    return sum(call.operation_name.startswith("OrderLookup") for call in shop.calls)
+    return sum((call.operation_name or "").startswith("OrderLookup") for call in shop.calls)
 
 
 async def test_customers_redact_drops_the_orders_cached_snapshot(

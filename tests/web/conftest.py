@@ -139,22 +139,16 @@ async def _healthy(url: str, process: asyncio.subprocess.Process) -> bool:
 
 
 @pytest.fixture(scope="session")
-def storefront_port() -> int:
-    """Where the browser test serves a storefront page of another origin."""
-    return free_port()
-
-
-@pytest.fixture(scope="session")
 async def dev_url(
-    make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory, storefront_port: int
+    make_database: DatabaseFactory, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
     """`ordergate dev` as a developer runs it: sandbox shop, embedded mailbox, GraphiQL, the
-    demo page; a fresh database and data folder of its own; CORS for one storefront origin."""
+    demo page; a fresh database and data folder of its own; no CORS setting (dev answers a
+    storefront's dev server on loopback by itself)."""
     data = tmp_path_factory.mktemp("ordergate-dev")
     env = clean_environment(
         DATABASE_URL=await make_database(),
         ORDERGATE_DATA_DIR=str(data),
-        ORDERGATE_CORS_ORIGINS=f"http://127.0.0.1:{storefront_port}",
         # The browser test's 429 check speaks for another address through X-Forwarded-For, and
         # spends that address's whole allowance; everything else counts against 127.0.0.1.
         ORDERGATE_TRUSTED_PROXIES="127.0.0.1/32",

@@ -3,7 +3,7 @@
 date alone in a New York browser, inputs held to the server's limits and HTTP errors (413,
 502, network) said in Norwegian,
 #1009 reported, Norwegian and Dutch, keyboard only, axe-core, GraphiQL with the network closed,
-the README's two lines on a storefront of another origin (ORDERGATE_CORS_ORIGINS), and the
+the README's two lines on a storefront of another loopback origin (no CORS setting), and the
 server's 429 with its localised message and retryAfter.
 Screenshots and axe's findings land in web/test-results/ (CI keeps them as artifacts)."""
 
@@ -20,12 +20,11 @@ pytestmark = pytest.mark.timeout(180)
 
 
 async def test_the_whole_journey_works_in_chromium(
-    node: Node, chromium: Path, dev_url: str, storefront_port: int
+    node: Node, chromium: Path, dev_url: str
 ) -> None:
     env = {
         "ORDERGATE_URL": dev_url,
         "CHROMIUM": str(chromium),
-        "STOREFRONT_PORT": str(storefront_port),
         "CLIENT_LIMIT": str(DEV_CLIENT_LIMIT),
     }
     code, out, err = await node.run("tests/browser.mjs", env=env, within=150)
