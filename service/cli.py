@@ -242,11 +242,10 @@ def _shop_commands(commands: Commands) -> None:
         "act as the shop's staff on an order: the change and its webhooks, as in Shopify",
         environment="Reads ORDERGATE_DATA_DIR to find the running `ordergate dev`.",
     )
-    actions = [
-        *STAFF_ACTIONS,
-        *(action.replace("_", "-") for action in STAFF_ACTIONS if "_" in action),
-    ]
-    staff.add_argument("action", choices=actions, metavar="ACTION", help=", ".join(STAFF_ACTIONS))
+    # Help and README spell the actions with hyphens; the underscore names stay accepted.
+    spelled = [action.replace("_", "-") for action in STAFF_ACTIONS]
+    actions = [*spelled, *(action for action in STAFF_ACTIONS if "_" in action)]
+    staff.add_argument("action", choices=actions, metavar="ACTION", help=", ".join(spelled))
     staff.add_argument("order", metavar="ORDER", help="#1012, 1012 or gid://shopify/Order/…")
     staff.set_defaults(run=cmd_sandbox_staff)
 

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, Response
 
 from service.messages import SUPPORTED_LOCALES, negotiate
 from service.sandbox.demo import DEMO_ORDERS, DemoOrder
+from service.web_assets import FAVICON_LINK
 
 # The element is a module script from this origin; its requests go to /graphql here too.
 PAGE_POLICY = (
@@ -110,13 +111,22 @@ def _e(value: str) -> str:
     return html.escape(value, quote=True)
 
 
+def _markdown_cell(text: str) -> str:
+    """A README table cell as HTML: its `code spans` become <code>, the rest is text."""
+    parts = text.split("`")
+    return "".join(
+        f"<code>{_e(part)}</code>" if index % 2 else _e(part) for index, part in enumerate(parts)
+    )
+
+
 def _order_row(order: DemoOrder, language: str) -> str:
     digits = order.number.lstrip("#")
     link = f"/?lang={language}&order={digits}"
     return (
         f'<tr><th scope="row"><a href="{_e(link)}">{_e(order.number)}</a></th>'
         f"<td>{_e(order.contact)}</td>"
-        f'<td lang="en">{_e(order.state)}</td><td lang="en">{_e(order.what_to_try)}</td></tr>'
+        f'<td lang="en">{_markdown_cell(order.state)}</td>'
+        f'<td lang="en">{_markdown_cell(order.what_to_try)}</td></tr>'
     )
 
 
@@ -140,7 +150,8 @@ def render(language: str, chosen: DemoOrder | None) -> str:
     return (
         f'<!DOCTYPE html>\n<html lang="{language}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(texts.title)} · ordergate demo</title>\n<style>{_STYLE}</style>\n"
+        f"<title>{_e(texts.title)} · ordergate demo</title>\n{FAVICON_LINK}\n"
+        f"<style>{_STYLE}</style>\n"
         '<script type="module" src="/elements/ordergate.js"></script>\n</head>\n<body>\n'
         f"<header><p>ordergate demo shop</p>{_language_nav(language, texts)}</header>\n<main>\n"
         f'<section aria-labelledby="page-title"><h1 id="page-title">{_e(texts.title)}</h1>'

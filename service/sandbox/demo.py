@@ -277,7 +277,10 @@ def _order_1014(now: datetime) -> SandboxOrder:
 
 @dataclass(frozen=True)
 class DemoOrder:
-    """A demo order as the README and `ordergate dev` list it, and how to build it."""
+    """A demo order as the README and `ordergate dev` list it, and how to build it.
+
+    `state` and `what_to_try` are the README's table cells, Markdown code spans included
+    (tests/web/test_readme_tables.py holds the README to them; the demo page renders them)."""
 
     number: str
     contact: str
@@ -288,7 +291,8 @@ class DemoOrder:
 
 DEMO_ORDERS: tuple[DemoOrder, ...] = (
     DemoOrder("#1001", "ada.lovelace@example.com", "placed 5 minutes ago, unfulfilled",
-              "request cancellation: cancelled in Shopify at once", _order_1001),
+              "request cancellation: VERIFICATION_REQUIRED, a code at `/dev/mail`; with it, "
+              "cancelled in Shopify at once", _order_1001),
     DemoOrder("#1002", "bjorn.hansen@example.com", "placed 3 hours ago, unfulfilled",
               "request cancellation: WINDOW_CLOSED", _order_1002),
     DemoOrder("#1003", "camille.dubois@example.com", "a product tagged non-cancellable",
@@ -306,13 +310,16 @@ DEMO_ORDERS: tuple[DemoOrder, ...] = (
     DemoOrder("#1009", "ingrid.svensson@example.com", "shipped 10 days ago, estimate 5 days ago",
               "report not received: accepted", _order_1009),
     DemoOrder("#1010", "jonas.devries@example.com", "delivered 7 days ago",
-              "status DELIVERED; cancellation: ALREADY_FULFILLED", _order_1010),
+              "status DELIVERED; cancellation: ALREADY_FULFILLED; a report records the carrier's "
+              "delivery claim", _order_1010),
     DemoOrder("#1011", "karin.muller@example.com", "cancelled and refunded yesterday",
               "request cancellation: ALREADY_CANCELLED", _order_1011),
     DemoOrder("#1012", "lars.petersen@example.com", "high fraud risk, placed 5 minutes ago",
-              "request cancellation: goes to review (PENDING_REVIEW)", _order_1012),
+              "request cancellation (with its code): goes to review (PENDING_REVIEW), a receipt "
+              "at `/dev/mail`", _order_1012),
     DemoOrder("#1013", "+4791234567", "phone-only customer, placed 5 minutes ago",
-              "look up with the phone number, e.g. 912 34 567", _order_1013),
+              "look up with the phone number as typed at home, e.g. `912 34 567`; a cancellation "
+              "goes to review, since no code can reach a phone-only order", _order_1013),
     DemoOrder("#1014", "maja.lindqvist@example.com", "delivered 70 days ago, archived",
               "report not received: REPORT_WINDOW_CLOSED", _order_1014),
 )  # fmt: skip

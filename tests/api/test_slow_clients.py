@@ -30,13 +30,13 @@ DEADLINE_SECONDS = 1.0
 # Only a bound on a test that would otherwise hang; the deadline itself is DEADLINE_SECONDS.
 GENEROUS_SECONDS = 60
 
-SLOW_HEAD = b"POST /graphql HTTP/1.1\r\nHost: ordergate\r\nX-Slow: "
+SLOW_HEAD = b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
 SLOW_BODY = (
-    b"POST /graphql HTTP/1.1\r\nHost: ordergate\r\nContent-Type: application/json\r\n"
+    b"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
     b'Content-Length: 4000\r\n\r\n{"query": "mutation { requestCancellation(input: {orderNumber:'
     b' \\"1001\\", contact: \\"ada.lovelace@example.com\\", reason: OTHER}) { request { id } } }"'
 )
-HEALTH = b"GET /healthz HTTP/1.1\r\nHost: ordergate\r\n\r\n"
+HEALTH = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 LOOKUP = (
     "query ($n: String!, $c: String!) { orderStatus(orderNumber: $n, contact: $c)"
     " { order { number } userErrors { code } } }"

@@ -10,11 +10,18 @@ import aiohttp
 import pytest
 
 from service.app import create_app
+from service.customer_input import (
+    CANCELLATION_COMMENT_LIMIT,
+    CONTACT_LIMIT,
+    NOT_RECEIVED_COMMENT_LIMIT,
+    ORDER_NUMBER_LIMIT,
+)
 from service.sandbox.demo import DEMO_ORDERS
 from service.sandbox.server import SandboxShop
-from service.web_assets import ELEMENT_SCRIPT
+from service.web_assets import ELEMENT_SCRIPT, FAVICON_LINK
 from tests.api.conftest import sandbox_settings, serving
 from tests.conftest import DatabaseFactory
+from tests.web.conftest import WEB
 
 PRODUCTION = {
     "ORDERGATE_ENV": "production",
@@ -85,6 +92,25 @@ async def test_demo_page_lists_every_demo_order_beside_the_element(
     assert all(order.number in page and order.contact in page for order in DEMO_ORDERS)
     assert "script-src" not in policy
     assert "default-src 'self'" in policy
+    # The README's words for each order (tests/web/test_readme_tables.py), code spans as <code>.
+    assert "VERIFICATION_REQUIRED, a code at <code>/dev/mail</code>; with it, cancelled" in page
+    for order in DEMO_ORDERS:
+        assert order.what_to_try.split("`")[0].replace("'", "&#x27;") in page
+    # Its own icon, which the policy allows, so the browser asks for no /favicon.ico.
+    assert FAVICON_LINK in page
+    assert "img-src 'self' data:" in policy
+
+
+def test_the_elements_inputs_stop_at_the_servers_limits() -> None:
+    """maxlength in the element is the server's own limit, so a paste is cut, never refused."""
+    source = (WEB / "src" / "views.ts").read_text()
+    limits = {name: int(value) for name, value in re.findall(r"const (\w+_MAX) = (\d+);", source)}
+    assert limits == {
+        "ORDER_NUMBER_MAX": ORDER_NUMBER_LIMIT,
+        "CONTACT_MAX": CONTACT_LIMIT,
+        "CANCEL_COMMENT_MAX": CANCELLATION_COMMENT_LIMIT,
+        "REPORT_COMMENT_MAX": NOT_RECEIVED_COMMENT_LIMIT,
+    }
 
 
 @pytest.mark.parametrize(
@@ -115,6 +141,10 @@ async def test_graphiql_loads_nothing_but_this_origin(
     assert response.status == 200
     assert policy.startswith("default-src 'self'")
     references = re.findall(r'(?:src|href)="([^"]+)"', page)
+    icons = [reference for reference in references if reference.startswith("data:")]
+    references = [reference for reference in references if not reference.startswith("data:")]
+    assert icons == [FAVICON_LINK.split('href="')[1].rstrip('">')]
+    assert "img-src 'self' data:" in policy  # the inline icon is allowed: no /favicon.ico asked
     assert len(references) == 5
     for reference in references:
         assert reference.startswith("/graphiql/"), reference

@@ -5,7 +5,9 @@ import DOCUMENT from "./operations.graphql";
 export type Answer<T> =
   | { kind: "data"; data: T }
   | { kind: "rate-limited"; message: string; retryAfter: number }
-  | { kind: "failed"; message: string | null };
+  // No usable answer: `reached` tells a server's HTTP error (413, 415, 5xx, a masked bug)
+  // from a network failure. Neither carries the server's text: it is English and technical.
+  | { kind: "failed"; reached: boolean };
 
 interface GraphQLBody<T> {
   data?: T | null;
@@ -30,7 +32,7 @@ export async function send<T, V>(
       body: JSON.stringify({ query: DOCUMENT, operationName, variables }),
     });
   } catch {
-    return { kind: "failed", message: null };
+    return { kind: "failed", reached: false };
   }
   let body: GraphQLBody<T> | null = null;
   try {
@@ -44,10 +46,10 @@ export async function send<T, V>(
     const retryAfter = first?.extensions?.retryAfter ?? (Number.isFinite(header) ? header : 30);
     return { kind: "rate-limited", message: first?.message ?? "", retryAfter: Math.max(1, retryAfter) };
   }
-  if (body?.data) return { kind: "data", data: body.data };
-  // Outages and bugs: the server's text is fixed and safe to show, but a network failure has
-  // none, and the component says its own localised sentence instead.
-  return { kind: "failed", message: first?.message ?? null };
+  if (response.ok && body?.data) return { kind: "data", data: body.data };
+  // Outages, bugs and refusals before GraphQL (a body too large, a proxy's 502): their text is
+  // the server's English, not the customer's language, so the component says its own sentence.
+  return { kind: "failed", reached: true };
 }
 
 /** A fresh idempotency key for one customer action (kept across its code step). */

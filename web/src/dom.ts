@@ -22,12 +22,17 @@ export function h(tag: string, props: Props = {}, ...children: (Child | Child[])
   return element;
 }
 
-/** A `<time>` with the machine-readable instant and the customer's local rendering. */
+// The browser's zone, named: the server writes its dates in the shop's zone ("… 5:16 PM UTC"),
+// so a time without its zone could seem to contradict it. (dateStyle/timeStyle cannot be
+// combined with timeZoneName, hence the parts.)
+const DATE_TIME: Intl.DateTimeFormatOptions = {
+  year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short",
+};
+
+/** A `<time>` with the machine-readable instant and the customer's local rendering, zone named. */
 export function time(iso: string, language: string, part: string): HTMLElement {
   const date = new Date(iso);
-  const text = Number.isNaN(date.getTime())
-    ? iso
-    : new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" }).format(date);
+  const text = Number.isNaN(date.getTime()) ? iso : new Intl.DateTimeFormat(language, DATE_TIME).format(date);
   return h("time", { datetime: iso, part }, text);
 }
 

@@ -178,7 +178,7 @@ export class OrdergateOrderElement extends HTMLElement {
       // The server's message already says when, in the customer's language.
       this.showProblem(answer.message || this.t.tryAgainIn(answer.retryAfter), null);
     } else {
-      this.showProblem(answer.message ?? this.t.unreachable, null);
+      this.showProblem(answer.reached ? this.t.serviceError : this.t.unreachable, null);
     }
     return undefined;
   }

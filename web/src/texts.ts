@@ -70,6 +70,7 @@ export interface Texts {
   resultHeading: string;
   errorHeading: string;
   unreachable: string;
+  serviceError: string;
   tryAgainIn: (seconds: number) => string;
   otherOrder: string;
   cancelled: string;

@@ -38,8 +38,12 @@ export interface Actions {
   problem(message: string, field: string | null): void;
 }
 
-const CANCEL_COMMENT_MAX = 500;
-const REPORT_COMMENT_MAX = 1000;
+// The server's limits (service/customer_input.py; tests/web/test_routes.py keeps them equal):
+// a longer paste is cut at the field, never sent to be refused.
+export const ORDER_NUMBER_MAX = 64;
+export const CONTACT_MAX = 320;
+export const CANCEL_COMMENT_MAX = 500;
+export const REPORT_COMMENT_MAX = 1000;
 const REASONS: CustomerCancelReason[] = [
   "ORDERED_BY_MISTAKE", "CHANGED_MIND", "FOUND_CHEAPER", "DELIVERY_TOO_SLOW", "WRONG_ITEM_OR_SIZE", "OTHER",
 ];
@@ -48,9 +52,9 @@ export function lookupView(v: View, on: Actions, t: Texts): Node[] {
   const form = h("form", { part: "lookup-form", novalidate: true, "aria-busy": v.busy ? "true" : null,
     onsubmit: (event: Event) => { event.preventDefault(); if (!v.blocked) on.lookup(); } },
     field(v, on, "og-order-number", t.orderNumber, t.orderNumberHint,
-      input(v, on, "og-order-number", "orderNumber", { autocomplete: "off", required: true, spellcheck: "false" })),
+      input(v, on, "og-order-number", "orderNumber", { autocomplete: "off", required: true, spellcheck: "false", maxlength: String(ORDER_NUMBER_MAX) })),
     field(v, on, "og-contact", t.contact, t.contactHint,
-      input(v, on, "og-contact", "contact", { autocomplete: "email", required: true, spellcheck: "false" })),
+      input(v, on, "og-contact", "contact", { autocomplete: "email", required: true, spellcheck: "false", maxlength: String(CONTACT_MAX) })),
     problemView(v, on),
     h("button", { type: "submit", part: "button", disabled: v.blocked }, t.find));
   const heading = h("h2", { part: "heading", id: "og-heading", tabindex: "-1" }, t.lookupHeading);
@@ -146,7 +150,9 @@ function notReceivedView(v: View, on: Actions, eligibility: EligibilityFragment,
     h("h3", { id: "og-report-heading" }, t.notReceived));
   if (!eligibility.eligible) {
     section.append(h("p", { part: "eligibility" }, eligibility.message ?? ""));
-    if (eligibility.from) section.append(h("p", { part: "eligibility" }, `${t.reportFrom} `, time(eligibility.from, v.language, "from")));
+    // The server's message names the date already, in the shop's time zone: a second rendering
+    // here would show it twice, and in another zone. Only without a message is it shown.
+    if (eligibility.from && !eligibility.message) section.append(h("p", { part: "eligibility" }, `${t.reportFrom} `, time(eligibility.from, v.language, "from")));
     return section;
   }
   if (v.codeStep?.action === "report") {

@@ -133,17 +133,56 @@ await check("#1001: look up, cancel through the code step read from the dev mail
   await shot(page, "04-cancelled");
 });
 
-await check("#1008: a report too early shows the date it becomes possible", async () => {
-  const page = await newPage();
+await check("#1008 in New York: one date for the report, the server's, and every time with its zone", async () => {
+  // The server writes the date in the shop's zone (UTC in the sandbox); a browser elsewhere
+  // must not add a second rendering of it, and every time it shows names its zone.
+  const page = await newPage({ timezoneId: "America/New_York", locale: "en-US" });
   await lookUp(page, "en", "1008");
-  const from = element(page).locator("[part=not-received] time[part=from]");
-  assert((await from.count()) === 1, "a <time part=from> in the not-received section");
-  const instant = await from.getAttribute("datetime");
-  assert(!Number.isNaN(Date.parse(instant ?? "")), `datetime is an instant: ${instant}`);
-  assert(Date.parse(instant) > Date.now(), "the date is in the future");
-  assert(((await from.textContent()) ?? "").trim().length > 0, "the date is written out");
+  const section = element(page).locator("[part=not-received]");
+  const message = ((await section.locator("[part=eligibility]").first().textContent()) ?? "").trim();
+  assert(/\b20\d\d\b.*\bUTC\b/.test(message), `the server's message carries the date in the shop's zone: ${message}`);
+  assert((await section.locator("time").count()) === 0, "no second date beside the server's");
+  assert((await section.locator("[part=eligibility]").count()) === 1, "one line about when");
+  const times = await element(page).locator("time").allTextContents();
+  assert(times.length >= 2, `the order's own times are shown: ${times}`);
+  for (const text of times) assert(/\b(EST|EDT|GMT-[45])\b/.test(text), `a time names the browser's zone: ${text}`);
   assert((await element(page).getByRole("button", { name: "Report not received…" }).count()) === 0, "no report button yet");
+  assert((page.consoleErrors ?? []).length === 0, `no console errors on the demo page: ${page.consoleErrors}`);
   await shot(page, "05-too-early-1008");
+});
+
+await check("nb: inputs stop at the server's limits; an HTTP error is said in Norwegian, focus on it", async () => {
+  const page = await newPage();
+  await page.goto(`${base}/?lang=nb`);
+  const sentence = "Ordretjenesten kunne ikke behandle forespørselen. Prøv igjen om litt.";
+  for (const [id, limit] of [["og-order-number", 64], ["og-contact", 320]]) {
+    const input = element(page).locator(`#${id}`);
+    assert(Number(await input.getAttribute("maxlength")) === limit, `#${id} has maxlength ${limit}`);
+    await input.focus();
+    await page.keyboard.insertText("9".repeat(100_000)); // a paste
+    const length = await input.evaluate((node) => node.value.length);
+    assert(length === limit, `#${id} keeps ${limit} characters of the paste, not ${length}`);
+  }
+  // A pre-filled value is not cut by maxlength: the server's real 413 for it.
+  const statuses = [];
+  page.on("response", (response) => { if (response.url().endsWith("/graphql")) statuses.push(response.status()); });
+  await page.evaluate(() => document.querySelector("ordergate-order").setAttribute("contact", "x".repeat(100_000)));
+  await element(page).getByRole("button", { name: "Finn bestilling" }).click();
+  await focusIs(page, "og-problem");
+  assert(statuses.includes(413), `the server refused the body: ${statuses}`);
+  const alert = async () => ((await element(page).locator("[role=alert] p").textContent()) ?? "").trim();
+  assert((await alert()) === sentence, `the element's own Norwegian sentence: ${await alert()}`);
+  // A network failure says so; then a gateway's 502 page: the element's sentence again.
+  await page.evaluate(() => document.querySelector("ordergate-order").setAttribute("contact", "ada.lovelace@example.com"));
+  await page.route(`${base}/graphql`, (route) => route.abort("connectionrefused"));
+  await element(page).getByRole("button", { name: "Finn bestilling" }).click();
+  await until("the network failure said in Norwegian", async () => (await alert()).startsWith("Vi fikk ikke kontakt"));
+  await page.unroute(`${base}/graphql`);
+  await page.route(`${base}/graphql`, (route) => route.fulfill({ status: 502, contentType: "text/html", body: "<h1>Bad Gateway</h1>" }));
+  await element(page).getByRole("button", { name: "Finn bestilling" }).click();
+  await until("the 502 said in Norwegian", async () => (await alert()) === sentence);
+  await focusIs(page, "og-problem");
+  await shot(page, "13-http-error-nb");
 });
 
 await check("#1009: a not-received report is accepted, and the page hears of it", async () => {

@@ -51,6 +51,7 @@ export const da: Texts = {
   resultHeading: "Din henvendelse",
   errorHeading: "Noget kræver din opmærksomhed",
   unreachable: "Vi kunne ikke få kontakt til ordretjenesten. Prøv igen om lidt.",
+  serviceError: "Ordretjenesten kunne ikke behandle forespørgslen. Prøv igen om lidt.",
   tryAgainIn: (seconds) => `Du kan prøve igen om ${seconds} s.`,
   otherOrder: "Find en anden ordre",
   cancelled: "Annulleret",

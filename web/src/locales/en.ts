@@ -51,6 +51,7 @@ export const en: Texts = {
   resultHeading: "Your request",
   errorHeading: "Something needs your attention",
   unreachable: "We could not reach the order service. Please try again in a moment.",
+  serviceError: "The order service could not handle the request. Please try again in a moment.",
   tryAgainIn: (seconds) => `You can try again in ${seconds} s.`,
   otherOrder: "Look up another order",
   cancelled: "Cancelled",

@@ -51,6 +51,7 @@ export const nb: Texts = {
   resultHeading: "Henvendelsen din",
   errorHeading: "Noe trenger oppmerksomheten din",
   unreachable: "Vi fikk ikke kontakt med ordretjenesten. Prøv igjen om litt.",
+  serviceError: "Ordretjenesten kunne ikke behandle forespørselen. Prøv igjen om litt.",
   tryAgainIn: (seconds) => `Du kan prøve igjen om ${seconds} s.`,
   otherOrder: "Finn en annen bestilling",
   cancelled: "Kansellert",

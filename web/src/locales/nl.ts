@@ -51,6 +51,7 @@ export const nl: Texts = {
   resultHeading: "Je verzoek",
   errorHeading: "Er is iets dat je aandacht nodig heeft",
   unreachable: "We konden de bestelservice niet bereiken. Probeer het zo nog eens.",
+  serviceError: "De bestelservice kon het verzoek niet verwerken. Probeer het zo nog eens.",
   tryAgainIn: (seconds) => `Je kunt het over ${seconds} s opnieuw proberen.`,
   otherOrder: "Een andere bestelling zoeken",
   cancelled: "Geannuleerd",
