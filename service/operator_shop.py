@@ -15,7 +15,11 @@ from service.admin.shop import Shop
 from service.config import ConfigurationError, Settings
 
 
-def _auth(settings: Settings, session: aiohttp.ClientSession, endpoint: str) -> TokenProvider:
+def shop_credentials(
+    settings: Settings, session: aiohttp.ClientSession, endpoint: str
+) -> TokenProvider:
+    """The configured credentials: the client-credentials grant when a client id and secret
+    are set, else the static token (CONTRACT §2)."""
     if settings.shopify_client_id and settings.shopify_client_secret:
         return ClientCredentials(
             session,
@@ -41,7 +45,7 @@ async def operator_shop(settings: Settings, *, operator: bool = False) -> AsyncI
         client = AdminClient(
             session,
             endpoint=endpoint,
-            auth=_auth(settings, session, endpoint),
+            auth=shop_credentials(settings, session, endpoint),
             operations=operations,
         )
         yield Shop(client)

@@ -18,7 +18,7 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 from starlette.requests import Request
 
-from service.admin.auth import ClientCredentials, StaticToken, TokenProvider, token_url_for
+from service.admin.auth import StaticToken, TokenProvider
 from service.admin.client import AdminClient
 from service.admin.operations import OperationRegistry
 from service.admin.throttle import CostGate, Gate, RedisCostGate
@@ -31,6 +31,7 @@ from service.mail.sender import SmtpSender
 from service.mail.templates import MailTemplates
 from service.messages import Messages
 from service.metrics import Metrics
+from service.operator_shop import shop_credentials
 from service.order_cache import OrderCache
 from service.orders.access import OrderAccess, OrderNameFormat
 from service.orders.lifecycle import Lifecycle
@@ -434,13 +435,4 @@ def _token_provider(
 ) -> TokenProvider:
     if sandbox is not None:
         return StaticToken(SecretStr(sandbox.admin_token))
-    if settings.shopify_client_id and settings.shopify_client_secret:
-        return ClientCredentials(
-            session,
-            token_url=token_url_for(endpoint),
-            client_id=settings.shopify_client_id,
-            client_secret=settings.shopify_client_secret,
-        )
-    if settings.shopify_admin_token is None:
-        raise RuntimeError("no Shopify credentials configured")
-    return StaticToken(settings.shopify_admin_token)
+    return shop_credentials(settings, session, endpoint)

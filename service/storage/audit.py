@@ -325,9 +325,9 @@ ORDER BY e.seq"""
 READ_HEAD = "SELECT seq, hash FROM audit_chain_head"
 
 
-def _record(row: asyncpg.Record) -> AuditRecord:
-    calls = tuple(AdminCallRecord(**call) for call in json.loads(row["admin_calls"]))
-    event = AuditEvent(
+def event_from_row(row: asyncpg.Record) -> AuditEvent:
+    """The event a stored row records (its client address as the row gives it)."""
+    return AuditEvent(
         operation=row["operation"],
         request_id=row["request_id"],
         client_address=row["client_address"],
@@ -336,10 +336,14 @@ def _record(row: asyncpg.Record) -> AuditRecord:
         decision=row["decision"],
         reason=row["reason"],
         outcome=row["outcome"],
-        admin_calls=calls,
+        admin_calls=tuple(AdminCallRecord(**call) for call in json.loads(row["admin_calls"])),
         details=json.loads(row["details"]),
         occurred_at=row["occurred_at"],
     )
+
+
+def _record(row: asyncpg.Record) -> AuditRecord:
+    event = event_from_row(row)
     personal = json.loads(row["personal"]) if row["personal"] is not None else None
     return AuditRecord(
         row["seq"],

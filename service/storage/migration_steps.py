@@ -4,7 +4,6 @@ audit rows out of the chain and re-chains them (db/migrations/0008_erasable_audi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -13,11 +12,10 @@ import asyncpg
 
 from service.storage.audit import (
     GENESIS_HASH,
-    AdminCallRecord,
-    AuditEvent,
     AuditRecord,
     canonical_json,
     chain_hash,
+    event_from_row,
     seal_personal,
 )
 from service.storage.connection import Connection
@@ -57,20 +55,9 @@ class LegacyChainBroken(RuntimeError):
 
 
 def _legacy(row: asyncpg.Record) -> AuditRecord:
-    event = AuditEvent(
-        operation=row["operation"],
-        request_id=row["request_id"],
-        client_address=row["client_address"],
-        order_id=row["order_id"],
-        customer_request_id=row["customer_request_id"],
-        decision=row["decision"],
-        reason=row["reason"],
-        outcome=row["outcome"],
-        admin_calls=tuple(AdminCallRecord(**c) for c in json.loads(row["admin_calls"])),
-        details=json.loads(row["details"]),
-        occurred_at=row["occurred_at"],
+    return AuditRecord(
+        row["seq"], row["occurred_at"], event_from_row(row), row["prev_hash"], row["hash"]
     )
-    return AuditRecord(row["seq"], row["occurred_at"], event, row["prev_hash"], row["hash"])
 
 
 class _Rechain:
