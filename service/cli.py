@@ -209,7 +209,7 @@ def cmd_sandbox_staff(args: argparse.Namespace) -> int:
         print(f"ordergate: {absent}", file=sys.stderr)  # noqa: T201
         return 2
     webhooks = ", ".join(outcome.topics) or "none"
-    print(f"{outcome.action} {outcome.order}: webhooks {webhooks}")  # noqa: T201
+    print(f"{args.action} {outcome.order}: webhooks {webhooks}")  # noqa: T201
     return 0
 
 
@@ -242,10 +242,15 @@ def _shop_commands(commands: Commands) -> None:
         "act as the shop's staff on an order: the change and its webhooks, as in Shopify",
         environment="Reads ORDERGATE_DATA_DIR to find the running `ordergate dev`.",
     )
-    # Help and README spell the actions with hyphens; the underscore names stay accepted.
+    # Help, README, errors and output spell the actions with hyphens; underscores still work.
     spelled = [action.replace("_", "-") for action in STAFF_ACTIONS]
-    actions = [*spelled, *(action for action in STAFF_ACTIONS if "_" in action)]
-    staff.add_argument("action", choices=actions, metavar="ACTION", help=", ".join(spelled))
+    staff.add_argument(
+        "action",
+        type=lambda typed: typed.replace("_", "-"),
+        choices=spelled,
+        metavar="ACTION",
+        help=", ".join(spelled),
+    )
     staff.add_argument("order", metavar="ORDER", help="#1012, 1012 or gid://shopify/Order/…")
     staff.set_defaults(run=cmd_sandbox_staff)
 

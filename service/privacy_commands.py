@@ -17,6 +17,7 @@ from service.config import ConfigurationError, Settings
 from service.operator_commands import (
     DATABASE_ENV,
     Commands,
+    NothingMatched,
     add_command,
     database_url,
     settings_from_env,
@@ -52,7 +53,11 @@ async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
             f"{argument.name} names {len(named)} orders ordergate has seen: "
             f"{', '.join(named)}: give one"
         )
-    raise ConfigurationError(f"no order named {argument.name} found: give its gid")
+    # Nothing under the name, and no shop (or the shop) to name it: ordergate holds nothing on it.
+    raise NothingMatched(
+        f"ordergate holds nothing on an order named {argument.name} "
+        "(no request or lookup of it is recorded)"
+    )
 
 
 async def _shop_order_id(settings: Settings, name: str) -> str | None:

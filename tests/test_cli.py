@@ -436,3 +436,32 @@ def test_serve_on_an_address_this_machine_lacks_names_ordergate_host() -> None:
         "ordergate: cannot listen on 192.0.2.1:8000 (Cannot assign requested address): "
         "set ORDERGATE_HOST"
     ]
+
+
+@pytest.mark.parametrize("command", ["export", "redact"])
+def test_privacy_on_a_name_ordergate_never_saw_says_it_holds_nothing(
+    audited_database: str, command: str
+) -> None:
+    # Dev (no SHOPIFY_SHOP): no shop is asked; the name was never looked up or requested.
+    result = run("privacy", command, "--order", "#1003", env={"DATABASE_URL": audited_database})
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "ordergate: ordergate holds nothing on an order named #1003 "
+        "(no request or lookup of it is recorded)"
+    )
+
+
+async def test_sandbox_staff_speaks_with_hyphens_and_takes_underscores(tmp_path: Path) -> None:
+    sandbox = await start_sandbox(state_file=tmp_path / SANDBOX_STATE_FILE)
+    try:
+        env = {"ORDERGATE_DATA_DIR": str(tmp_path)}
+        done = await run_beside("sandbox", "staff", "release_hold", "#1006", env=env)
+        wrong = await run_beside("sandbox", "staff", "bogus", "#1006", env=env)
+    finally:
+        await sandbox.close()
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("release-hold #1006: webhooks")
+    assert wrong.returncode == 2
+    assert "'release-hold'" in wrong.stderr
+    assert "_" not in wrong.stderr.split("choose from", 1)[1]
