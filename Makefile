@@ -23,7 +23,7 @@ WEB_STAMP := web/node_modules/.package-lock.json
 CHROMIUM  := /usr/bin/chromium
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev test fmt lint typecheck unit install venv chart web web-build
+.PHONY: dev test fmt lint typecheck unit install venv chart web web-build test-redis
 
 # A changed pyproject.toml changes both stamp names: drop every old stamp so neither half of
 # the environment is trusted for the new dependencies.
@@ -55,6 +55,14 @@ $(CHROMIUM):
 
 web: $(WEB_STAMP) $(CHROMIUM)
 
+# The tests use TEST_REDIS_URL, else a Redis on 127.0.0.1:6379, else a private redis-server
+# they start themselves: Debian's is installed only when none of the three is at hand.
+test-redis: $(RUNTIME_STAMP)
+	@[ -n "$$TEST_REDIS_URL" ] || command -v redis-server >/dev/null \
+	  || $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 0.5)" 2>/dev/null \
+	  || { $(SUDO) apt-get update -qq \
+	       && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq redis-server; }
+
 # Rebuild what the wheel serves from web/ (the element, GraphiQL's assets); commit the result.
 web-build: $(WEB_STAMP)
 	cd web && npm run --silent build
@@ -81,7 +89,7 @@ typecheck: $(CHECKS_STAMP)
 
 # Every process (pytest and the `ordergate` subprocesses it starts) writes its own data file
 # (pyproject.toml: patch = subprocess, parallel); combine them, then report.
-unit: $(CHECKS_STAMP) $(CHECKOV_STAMP) web
+unit: $(CHECKS_STAMP) $(CHECKOV_STAMP) web test-redis
 	$(BIN)/coverage erase
 	$(BIN)/coverage run -m pytest
 	$(BIN)/coverage combine --quiet

@@ -45,3 +45,20 @@ def test_coverage_combines_what_the_tests_and_their_subprocesses_wrote(tmp_path:
     assert combined.returncode == 0, combined.stdout + combined.stderr
     assert "No data to combine" not in combined.stdout + combined.stderr
     assert (tmp_path / ".coverage").is_file()
+
+
+def test_make_test_installs_a_redis_only_when_none_is_at_hand(tmp_path: Path) -> None:
+    planned = subprocess.run(
+        ["make", "-n", "unit", f"VENV={tmp_path / 'venv'}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    # The guard, in order: TEST_REDIS_URL, a redis-server to start, a Redis on 6379; then apt.
+    guard = planned[planned.index('[ -n "$TEST_REDIS_URL" ]') :]
+    steps = ["command -v redis-server", "create_connection(('127.0.0.1', 6379)", "redis-server;"]
+    positions = [guard.index(step) for step in steps]
+    assert positions == sorted(positions), guard
+    assert "apt-get install -y -qq redis-server" in guard
