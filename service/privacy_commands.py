@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import asyncpg
+import redis.asyncio as aioredis
 
 from service.admin.errors import UpstreamUnavailable
 from service.config import ConfigurationError, Settings
@@ -24,7 +26,9 @@ from service.operator_commands import (
     typed_order,
 )
 from service.operator_shop import order_id_named
+from service.order_cache import OrderCache
 from service.orders.privacy import Privacy
+from service.runtime import redis_scope
 from service.storage import database, personal_data
 from service.storage.order_names import order_ids_named
 
@@ -81,9 +85,34 @@ async def _privacy_on(
     pool = await database.create_pool(dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS)
     try:
         order_id = await _order_id(settings, pool, typed)
-        return await work(Privacy(pool=pool, clock=lambda: datetime.now(UTC)), order_id)
+        async with _snapshots(settings) as forget:
+            privacy = Privacy(pool=pool, clock=lambda: datetime.now(UTC), forget=forget)
+            return await work(privacy, order_id)
     finally:
         await pool.close()
+
+
+@asynccontextmanager
+async def _snapshots(
+    settings: Settings,
+) -> AsyncIterator[Callable[[list[str]], Awaitable[None]] | None]:
+    """How an erasure drops the servers' cached snapshots of its orders: through their Redis,
+    which tells every replica. Without REDIS_URL (or on the sandbox) each server holds its own
+    cache in process, out of a command's reach: the snapshots live out their time."""
+    if settings.redis_url is None or settings.uses_sandbox:
+        yield None
+        return
+    redis = aioredis.Redis.from_url(settings.redis_url.get_secret_value())
+    cache = OrderCache(redis=redis, prefix=redis_scope(settings.admin_endpoint()))
+
+    async def forget(names: list[str]) -> None:
+        for name in names:
+            await cache.drop(name)
+
+    try:
+        yield forget
+    finally:
+        await redis.aclose()
 
 
 def cmd_privacy_export(args: argparse.Namespace) -> int:

@@ -341,8 +341,7 @@ async def _open_shared(
     session = await stack.enter_async_context(aiohttp.ClientSession())
     sandbox = await _open_sandbox(settings, stack, state_file=sandbox_state)
     endpoint = sandbox.endpoint if sandbox else settings.admin_endpoint()
-    # Shops sharing one Redis never share limits, buckets or cached orders.
-    scope = "ordergate:" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
+    scope = redis_scope(endpoint)
     gate: Gate = RedisCostGate(redis, key=f"{scope}:bucket") if redis else CostGate()
     admin = AdminClient(
         session,
@@ -382,6 +381,12 @@ async def _open_sandbox(
     )
     stack.push_async_callback(sandbox.close)
     return sandbox
+
+
+def redis_scope(endpoint: str) -> str:
+    """The key prefix of a shop's limits, bucket and cached orders in Redis: shops sharing one
+    Redis never share them."""
+    return "ordergate:" + hashlib.sha256(endpoint.encode()).hexdigest()[:12]
 
 
 async def _open_redis(

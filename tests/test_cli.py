@@ -10,19 +10,25 @@ import subprocess
 import sys
 import tempfile
 import tomllib
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+import redis.asyncio as aioredis
 
 from service.listen_check import exposure_warning
+from service.models import OrderSnapshot
+from service.order_cache import OrderCache
+from service.runtime import redis_scope
 from service.sandbox.demo import ORDER_ID_BASE
 from service.sandbox.server import SANDBOX_STATE_FILE, SandboxShop, start_sandbox
 from service.shopify_webhooks import ORDER_TOPICS
 from service.storage import audit
 from tests.conftest import DatabaseFactory
 from tests.sandbox.webhook_receiver import running_receiver
+from tests.test_order_cache import full_snapshot
 
 ORDERGATE = [sys.executable, "-m", "service.cli"]
 # Never the developer's own `ordergate dev` data (`.ordergate` in the clone): without
@@ -465,3 +471,44 @@ async def test_sandbox_staff_speaks_with_hyphens_and_takes_underscores(tmp_path:
     assert wrong.returncode == 2
     assert "'release-hold'" in wrong.stderr
     assert "_" not in wrong.stderr.split("choose from", 1)[1]
+
+
+async def test_privacy_redact_drops_the_servers_cached_snapshot_through_redis(
+    audited_database: str, redis_url: str
+) -> None:
+    # The servers cached #1001 (its e-mail and phone in it) under the shop's scope in Redis.
+    endpoint = f"http://127.0.0.1:9/{uuid.uuid4()}/graphql.json"
+    conn = await asyncpg.connect(audited_database)
+    try:
+        looked_up = audit.AuditEvent(
+            operation="orderStatus",
+            request_id="r-lookup",
+            client_address="127.0.0.1",
+            order_id="gid://shopify/Order/1",
+            outcome="OK",
+            details={"order_name": "#1001"},
+        )
+        await audit.append(conn=conn, events=[looked_up])
+    finally:
+        await conn.close()
+    client = aioredis.Redis.from_url(redis_url)
+    servers = OrderCache(redis=client, prefix=redis_scope(endpoint), ttl=300)
+    reads: list[str] = []
+
+    async def read() -> OrderSnapshot:
+        reads.append("#1001")
+        return full_snapshot("#1001")
+
+    try:
+        await servers.get_or_load("#1001", read)
+        env = {"DATABASE_URL": audited_database, "REDIS_URL": redis_url}
+        redact = await asyncio.to_thread(
+            run, "privacy", "redact", "--order", "gid://shopify/Order/1",
+            env={**env, "SHOPIFY_ADMIN_ENDPOINT": endpoint},
+        )  # fmt: skip
+        assert redact.returncode == 0, redact.stderr
+        another_replica = OrderCache(redis=client, prefix=redis_scope(endpoint), ttl=300)
+        await another_replica.get_or_load("#1001", read)
+    finally:
+        await client.aclose()
+    assert reads == ["#1001", "#1001"]  # read again: the cached copy was dropped
