@@ -11,15 +11,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_make_dev_installs_the_runtime_dependencies_only(tmp_path: Path) -> None:
-    planned = subprocess.run(
-        ["make", "-n", "dev", f"VENV={tmp_path / 'venv'}"],
+def plan(target: str, tmp_path: Path) -> str:
+    """What `make TARGET` would run on a fresh clone (`make -n`, a venv that does not exist)."""
+    return subprocess.run(
+        ["make", "-n", target, f"VENV={tmp_path / 'venv'}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=True,
         timeout=30,
     ).stdout
+
+
+def test_make_dev_installs_the_runtime_dependencies_only(tmp_path: Path) -> None:
+    planned = plan("dev", tmp_path)
     installs = [line for line in planned.splitlines() if " install " in line]
     assert any(line.endswith("install -e .") for line in installs), planned
     assert not [line for line in installs if "[" in line or "checkov" in line], planned
@@ -48,14 +53,7 @@ def test_coverage_combines_what_the_tests_and_their_subprocesses_wrote(tmp_path:
 
 
 def test_make_test_installs_a_redis_only_when_none_is_at_hand(tmp_path: Path) -> None:
-    planned = subprocess.run(
-        ["make", "-n", "unit", f"VENV={tmp_path / 'venv'}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
+    planned = plan("unit", tmp_path)
     # The guard, in order: TEST_REDIS_URL, a redis-server to start, a Redis on 6379; then apt.
     guard = planned[planned.index('[ -n "$TEST_REDIS_URL" ]') :]
     steps = ["command -v redis-server", "create_connection(('127.0.0.1', 6379)", "redis-server;"]
