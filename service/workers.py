@@ -211,3 +211,24 @@ class WorkerLoop:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 await event.wait()
+
+
+class LoopWorker:
+    """What every worker shows of the loop its passes run on (`self._loop`, set by the
+    worker's constructor): its liveness and lag, `start`, and `close`, which drains as the
+    loop was told to."""
+
+    _loop: WorkerLoop
+
+    @property
+    def monitor(self) -> WorkerMonitor:
+        """Its liveness and lag, for metrics and tests."""
+        return self._loop.monitor
+
+    def start(self) -> None:
+        """Run passes in the background until `close`."""
+        self._loop.start()
+
+    async def close(self) -> None:
+        """Stop, draining the pass in progress as the loop was told to."""
+        await self._loop.close()

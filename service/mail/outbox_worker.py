@@ -29,7 +29,7 @@ from service.mail.sealing import SealBroken, Sealer
 from service.mail.sender import MailUnavailable
 from service.storage import outbox
 from service.storage.outbox import LeasedMail, OutboxListener, OutboxStats
-from service.workers import Backoff, Pass, WorkerLoop, WorkerMonitor
+from service.workers import Backoff, LoopWorker, Pass, WorkerLoop, WorkerMonitor
 
 __all__ = ["SEAL_BROKEN", "Backoff", "MailSender", "OutboxObserver", "OutboxWorker"]
 
@@ -70,7 +70,7 @@ class _Pass:
     lag: float
 
 
-class OutboxWorker:
+class OutboxWorker(LoopWorker):
     """Runs delivery passes in the background: after each commit of a mail (LISTEN/NOTIFY)
     and every `interval` seconds, until `close`."""
 
@@ -110,15 +110,6 @@ class OutboxWorker:
             drain_seconds=drain_seconds,
             pass_timeout=self._lease_seconds,
         )
-
-    @property
-    def monitor(self) -> WorkerMonitor:
-        """Its liveness and lag, for metrics and tests."""
-        return self._loop.monitor
-
-    def start(self) -> None:
-        """Run passes in the background until `close`."""
-        self._loop.start()
 
     async def close(self) -> None:
         """Take no more mail, let the send in progress finish (up to `drain_seconds`), stop.

@@ -14,16 +14,18 @@ from service.orders.lifecycle import Lifecycle
 from service.orders.trail import Trail
 from service.storage import idempotency, requests
 from service.storage.requests import StoredRequest
-from service.workers import Pass, WorkerLoop, WorkerMonitor
+from service.workers import LoopWorker, Pass, WorkerLoop, WorkerMonitor
 
 logger = logging.getLogger("ordergate.reconciler")
 
 DEFAULT_CONCURRENCY = 8
 
 
-class Reconciler:
+class Reconciler(LoopWorker):
     """Claims unfinished requests with SKIP LOCKED, so replicas share the work without overlap,
-    and reconciles up to `concurrency` of them at once: each Shopify call may take seconds."""
+    and reconciles up to `concurrency` of them at once: each Shopify call may take seconds.
+    `close` cancels the pass in progress and every request in it cleanly (their lease makes
+    them due again)."""
 
     def __init__(
         self,
@@ -102,16 +104,3 @@ class Reconciler:
         lag = await requests.oldest_unfinished_age(conn=self._pool, now=self._clock())
         # A full batch means more may be due: claim the next at once.
         return Pass(more=full, lag_seconds=lag)
-
-    @property
-    def monitor(self) -> WorkerMonitor:
-        """Its liveness and lag, for metrics and tests."""
-        return self._loop.monitor
-
-    def start(self) -> None:
-        """Run passes in the background until `close`."""
-        self._loop.start()
-
-    async def close(self) -> None:
-        """Stop: the pass in progress, if any, and every request in it are cancelled cleanly."""
-        await self._loop.close()

@@ -8,15 +8,15 @@ import logging
 from datetime import timedelta
 
 from service.orders.privacy import Privacy
-from service.workers import Backoff, Pass, WorkerLoop, WorkerMonitor
+from service.workers import Backoff, LoopWorker, Pass, WorkerLoop, WorkerMonitor
 
 logger = logging.getLogger("ordergate.retention")
 
 
-class RetentionWorker:
+class RetentionWorker(LoopWorker):
     """A retention pass every `interval` seconds until `close`, on the shared worker loop:
     after a failure it retries sooner, doubling from `retry` up to the interval (at most ten
-    minutes, at least `retry`)."""
+    minutes, at least `retry`). `close` cancels a pass in progress: its transaction rolls back."""
 
     def __init__(
         self,
@@ -51,16 +51,3 @@ class RetentionWorker:
         """One pass of the background loop (nothing is left waiting: no lag to measure)."""
         await self.run_once()
         return Pass(lag_seconds=0.0)
-
-    @property
-    def monitor(self) -> WorkerMonitor:
-        """Its liveness, for metrics and tests."""
-        return self._loop.monitor
-
-    def start(self) -> None:
-        """Run passes in the background until `close`."""
-        self._loop.start()
-
-    async def close(self) -> None:
-        """Stop; a pass in progress is cancelled and its transaction rolled back."""
-        await self._loop.close()

@@ -22,7 +22,7 @@ from service.orders.privacy import Privacy
 from service.orders.staff_decisions import StaffDecisions
 from service.storage import StorageUnavailable, webhook_inbox
 from service.storage.webhook_inbox import InboxRow
-from service.workers import Pass, WorkerLoop, WorkerMonitor
+from service.workers import LoopWorker, Pass, WorkerLoop, WorkerMonitor
 
 logger = logging.getLogger("ordergate.webhooks")
 
@@ -35,7 +35,7 @@ def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(seconds=2 * 2 ** max(attempts - 1, 0)), _BACKOFF_CAP)
 
 
-class WebhookWorker:
+class WebhookWorker(LoopWorker):
     """Delivery passes in the background until `close`."""
 
     def __init__(
@@ -130,16 +130,3 @@ class WebhookWorker:
         lag = await webhook_inbox.lag(conn=self._pool, now=self._clock())
         # A full batch means more is waiting: go on at once, else wait for the next pass.
         return Pass(more=leased >= self._batch, lag_seconds=lag)
-
-    @property
-    def monitor(self) -> WorkerMonitor:
-        """Its liveness and lag, for metrics and tests."""
-        return self._loop.monitor
-
-    def start(self) -> None:
-        """Run passes in the background until `close`."""
-        self._loop.start()
-
-    async def close(self) -> None:
-        """Stop, draining the pass in progress as the constructor says."""
-        await self._loop.close()
