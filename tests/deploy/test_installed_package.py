@@ -62,14 +62,8 @@ def _clean_environment(root: Path, **variables: str) -> dict[str, str]:
     }
 
 
-def test_installed_package_finds_schema_and_migrations_inside_itself(installed: Path) -> None:
-    probe = (
-        "from service import paths;"
-        "print(paths.MIGRATIONS_DIR);"
-        "print(paths.ADMIN_OPERATIONS_DIR);"
-        "print(len(list(paths.MIGRATIONS_DIR.glob('*.sql'))));"
-        "print(len(list(paths.ADMIN_OPERATIONS_DIR.glob('*.graphql'))))"
-    )
+def _run_installed(installed: Path, probe: str) -> str:
+    """What `probe` prints, run by the installed package's Python outside the checkout."""
     completed = subprocess.run(
         [str(installed / "venv" / "bin" / "python"), "-c", probe],
         cwd=installed,
@@ -79,7 +73,18 @@ def test_installed_package_finds_schema_and_migrations_inside_itself(installed: 
         timeout=30,
         check=True,
     )
-    migrations, operations, sql_files, documents = completed.stdout.split()
+    return completed.stdout
+
+
+def test_installed_package_finds_schema_and_migrations_inside_itself(installed: Path) -> None:
+    probe = (
+        "from service import paths;"
+        "print(paths.MIGRATIONS_DIR);"
+        "print(paths.ADMIN_OPERATIONS_DIR);"
+        "print(len(list(paths.MIGRATIONS_DIR.glob('*.sql'))));"
+        "print(len(list(paths.ADMIN_OPERATIONS_DIR.glob('*.graphql'))))"
+    )
+    migrations, operations, sql_files, documents = _run_installed(installed, probe).split()
     site_packages = str(installed / "venv" / "lib")
     assert migrations.startswith(site_packages)
     assert operations.startswith(site_packages)
@@ -93,16 +98,7 @@ def test_installed_package_carries_the_element_and_graphiql(installed: Path) -> 
         "print(paths.STATIC_DIR);"
         "print(sorted(p.name for p in paths.STATIC_DIR.rglob('*') if p.is_file()))"
     )
-    completed = subprocess.run(
-        [str(installed / "venv" / "bin" / "python"), "-c", probe],
-        cwd=installed,
-        env=_clean_environment(installed),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    )
-    static, files = completed.stdout.splitlines()
+    static, files = _run_installed(installed, probe).splitlines()
     assert static.startswith(str(installed / "venv" / "lib"))
     for name in ("ordergate.js", "graphiql.min.js", "react.production.min.js", "LICENSE-graphiql"):
         assert f"'{name}'" in files
