@@ -21,6 +21,7 @@ from service.api.access_log import AccessLog
 from service.api.endpoint import GraphQLEndpoint, identify
 from service.api.guard import RequestGuard
 from service.api.schema import build_schema
+from service.client_address import LOOPBACK_HOSTS
 from service.config import Settings
 from service.demo_page import demo_page
 from service.metrics import Metrics
@@ -80,7 +81,6 @@ def _cors(settings: Settings) -> Middleware:
     )
 
 
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::"})
 
 

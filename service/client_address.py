@@ -6,6 +6,9 @@ import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
+# The names of this machine's own loopback interface, as a URL or a Host header gives them.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

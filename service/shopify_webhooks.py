@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from service.admin.shop import Shop
+from service.client_address import LOOPBACK_HOSTS
 from service.config import ConfigurationError, Settings
 from service.operator_shop import operator_shop
 
@@ -35,8 +36,6 @@ ORDER_TOPICS = (
 COMPLIANCE_TOPICS = ("customers/data_request", "customers/redact", "shop/redact")
 """Mandatory privacy topics (CONTRACT §7): declared only in the app configuration."""
 
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
 
 def topic_enum(topic: str) -> str:
     """The Admin API's WebhookSubscriptionTopic for a topic: orders/updated -> ORDERS_UPDATED."""
@@ -46,7 +45,7 @@ def topic_enum(topic: str) -> str:
 def check_url(url: str) -> str:
     """The webhook URL as given when Shopify can deliver to it: https, or http on loopback."""
     parts = urlsplit(url)
-    loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+    loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
     if not parts.hostname or not (parts.scheme == "https" or loopback):
         raise ConfigurationError(
             "--url must be the public https:// URL of ordergate's /webhooks/shopify"

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from service.client_address import LOOPBACK_HOSTS
 from service.sandbox.payloads import order_payload, refund_payload
 from service.sandbox.records import (
     FULFILLMENT_ORDER_GID,
@@ -38,7 +39,6 @@ METAFIELDS_PER_CALL = 25
 _HOLDABLE = frozenset({"OPEN", "SCHEDULED"})
 _CLOSED_ON_CANCEL = frozenset({"OPEN", "SCHEDULED", "ON_HOLD", "INCOMPLETE"})
 _REFUNDABLE = frozenset({"PAID", "PARTIALLY_PAID", "PARTIALLY_REFUNDED"})
-_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 WebhookListener = Callable[[str, dict[str, Any]], None]
 
 
@@ -313,7 +313,7 @@ class ShopStore:
         if not uri:
             return None, [UserError("Address can't be blank", field)]
         parts = urlsplit(uri)
-        loopback = parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS
+        loopback = parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
         if not (parts.scheme == "https" or loopback) or not parts.hostname:
             return None, [UserError(f"Address protocol {parts.scheme}:// is not supported", field)]
         if any(each.topic == topic and each.uri == uri for each in self.subscriptions):
