@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.api import rate_limited
 from service.api.access_log import AccessLog
 from service.api.endpoint import GraphQLEndpoint, identify
 from service.api.guard import RequestGuard
@@ -201,7 +202,7 @@ def create_app(
     routes = [
         Route(
             "/graphql",
-            AccessLog(RequestGuard(graphql, admit=identify)),
+            AccessLog(RequestGuard(graphql, admit=identify, settle=rate_limited.settle)),
             methods=["GET", "POST"],
         ),
         Route("/healthz", healthz),

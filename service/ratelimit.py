@@ -21,8 +21,8 @@ import math
 import os
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import redis.asyncio as aioredis
@@ -66,6 +66,27 @@ class Verdict:
         return cls(allowed=False, retry_after=max(1, math.ceil(wait)))
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One window operation: take `entry` when the window has room, or, with no entry, only
+    test for room."""
+
+    key: str
+    window: Window
+    entry: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """What a run of steps found. `refused`: the index of the first step whose window had no
+    room (later steps did not run), with its `wait` in seconds; None when every step passed.
+    `room`: entries the first step's window had left after it (0 when it was refused)."""
+
+    refused: int | None
+    wait: float
+    room: int
+
+
 class RateLimited(Exception):
     """A limit refused the request; becomes HTTP 429 with `Retry-After: retry_after`."""
 
@@ -87,17 +108,30 @@ class LimitsUnavailable(Exception):
 class WindowStore(Protocol):
     """Where entries are counted: Redis for every replica, or this process alone."""
 
-    async def take(self, key: str, window: Window, entry: str) -> float:
-        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+    async def run(self, steps: Sequence[Step]) -> Ran:
+        """The steps in order, as one atomic step, stopping at the first without room: a
+        request's per-client count and its per-order check cost one Redis round trip."""
 
     async def give_back(self, key: str, entry: str) -> None:
         """Remove an entry taken before (a contact check that passed)."""
 
+
+class _SingleSteps:
+    """`take` and `wait` of one window, for callers that need no more than one step."""
+
+    async def run(self, steps: Sequence[Step]) -> Ran:
+        raise NotImplementedError
+
+    async def take(self, key: str, window: Window, entry: str) -> float:
+        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+        return (await self.run((Step(key, window, entry),))).wait
+
     async def wait(self, key: str, window: Window) -> float:
         """Seconds until the window has room (0: it has); takes nothing."""
+        return (await self.run((Step(key, window),))).wait
 
 
-class MemoryWindows:
+class MemoryWindows(_SingleSteps):
     """Windows kept in this process; the event loop makes each call atomic."""
 
     # Every this many takes, windows nobody touched for a while are forgotten, so addresses
@@ -122,14 +156,20 @@ class MemoryWindows:
             return 0.0
         return entries[0][0] + window.seconds - self._clock()
 
-    async def take(self, key: str, window: Window, entry: str) -> float:
-        """Add `entry` when the window has room and return 0, else the seconds until it has."""
-        self._sweep(window)
-        entries = self._current(key, window)
-        wait = self._wait(entries, window)
-        if wait <= 0:
-            entries.append((self._clock(), entry))
-        return wait
+    async def run(self, steps: Sequence[Step]) -> Ran:
+        """The steps in order, stopping at the first without room; nothing awaits between."""
+        room = 0
+        for index, step in enumerate(steps):
+            self._sweep(step.window)
+            entries = self._current(step.key, step.window)
+            wait = self._wait(entries, step.window)
+            if wait > 0:
+                return Ran(refused=index, wait=wait, room=room)
+            if step.entry:
+                entries.append((self._clock(), step.entry))
+            if index == 0:
+                room = step.window.limit - len(entries)
+        return Ran(refused=None, wait=0.0, room=room)
 
     def _sweep(self, window: Window) -> None:
         self._longest = max(self._longest, window.seconds)
@@ -151,48 +191,51 @@ class MemoryWindows:
         if entries is not None:
             self._entries[key] = deque(item for item in entries if item[1] != entry)
 
-    async def wait(self, key: str, window: Window) -> float:
-        """Seconds until the window has room; takes nothing."""
-        return self._wait(self._current(key, window), window)
 
-
-def _quiet(entries: deque[tuple[float, str]], horizon: float) -> bool:
-    return not entries or entries[-1][0] <= horizon
-
-
-# KEYS[1]: the window's sorted set. ARGV: limit, seconds, entry ('' only tests for room).
-# Returns the wait in seconds as text, because Redis truncates Lua numbers to integers.
-_TAKE = """
+# KEYS: the windows' sorted sets. ARGV: limit, seconds, entry for each key, in order ('' only
+# tests for room). Stops at the first window without room. Returns {index of that window or 0,
+# its wait in seconds as text (Redis truncates Lua numbers to integers), room left in the
+# first window after it}.
+_RUN = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local limit, seconds = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - seconds)
-if redis.call('ZCARD', KEYS[1]) < limit then
-  if ARGV[3] ~= '' then
-    redis.call('ZADD', KEYS[1], now, ARGV[3])
-    redis.call('EXPIRE', KEYS[1], math.ceil(seconds))
+local room = 0
+for i = 1, #KEYS do
+  local limit, seconds, entry = tonumber(ARGV[3 * i - 2]), tonumber(ARGV[3 * i - 1]), ARGV[3 * i]
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - seconds)
+  local count = redis.call('ZCARD', KEYS[i])
+  if count >= limit then
+    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
+    return {i, tostring(tonumber(oldest[2]) + seconds - now), room}
   end
-  return '0'
+  if entry ~= '' then
+    redis.call('ZADD', KEYS[i], now, entry)
+    redis.call('EXPIRE', KEYS[i], math.ceil(seconds))
+    count = count + 1
+  end
+  if i == 1 then room = limit - count end
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + seconds - now)
+return {0, '0', room}
 """
 
 
-class RedisWindows:
+class RedisWindows(_SingleSteps):
     """Windows shared by every replica, timed by the Redis server's clock."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self._redis = redis
-        self._take = redis.register_script(_TAKE)
+        self._run = redis.register_script(_RUN)
 
-    async def take(self, key: str, window: Window, entry: str) -> float:
-        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+    async def run(self, steps: Sequence[Step]) -> Ran:
+        """The steps in order in one script: one round trip however many windows."""
+        args: list[str | int | float] = []
+        for step in steps:
+            args += [step.window.limit, step.window.seconds, step.entry]
         try:
-            answer = await self._take(keys=[key], args=[window.limit, window.seconds, entry])
+            refused, wait, room = await self._run(keys=[step.key for step in steps], args=args)
         except RedisError as exc:
             raise LimitsUnavailable(exc) from None
-        return float(answer)
+        return Ran(refused=int(refused) - 1 if refused else None, wait=float(wait), room=room)
 
     async def give_back(self, key: str, entry: str) -> None:
         """Remove an entry taken before."""
@@ -200,10 +243,6 @@ class RedisWindows:
             await self._redis.zrem(key, entry)
         except RedisError as exc:
             raise LimitsUnavailable(exc) from None
-
-    async def wait(self, key: str, window: Window) -> float:
-        """Seconds until the window has room; takes nothing."""
-        return await self.take(key, window, "")
 
 
 class Breaker(Protocol):
@@ -228,7 +267,7 @@ def _local(window: Window) -> Window:
     return Window(limit=max(1, math.floor(window.limit * FALLBACK_SHARE)), seconds=window.seconds)
 
 
-class FallbackWindows:
+class FallbackWindows(_SingleSteps):
     """Redis windows while the breaker is closed; this process's windows while it is open.
 
     The in-process windows are stricter: each limit allows half its entries (at least one),
@@ -246,16 +285,16 @@ class FallbackWindows:
         self._local = local
         self._breaker = breaker
 
-    async def take(self, key: str, window: Window, entry: str) -> float:
-        """Add `entry` when the window has room and return 0, else the seconds until it has."""
+    async def run(self, steps: Sequence[Step]) -> Ran:
+        """The steps in Redis, or in this process's stricter windows while it is away."""
         if self._breaker.available:
             try:
-                return await self._shared.take(key, window, entry)
+                return await self._shared.run(steps)
             except LimitsUnavailable as exc:
                 if not self._breaker.failed(exc.error):
                     raise
         self._breaker.served_locally("limits")
-        return await self._local.take(key, _local(window), entry)
+        return await self._local.run([replace(step, window=_local(step.window)) for step in steps])
 
     async def give_back(self, key: str, entry: str) -> None:
         """Remove an entry taken before, wherever it was taken."""
@@ -267,17 +306,6 @@ class FallbackWindows:
                 # The entry expires with its window; failing the caller would not help.
                 if not self._breaker.failed(exc.error):
                     raise
-
-    async def wait(self, key: str, window: Window) -> float:
-        """Seconds until the window has room; takes nothing."""
-        if self._breaker.available:
-            try:
-                return await self._shared.wait(key, window)
-            except LimitsUnavailable as exc:
-                if not self._breaker.failed(exc.error):
-                    raise
-        self._breaker.served_locally("limits")
-        return await self._local.wait(key, _local(window))
 
 
 def _entry() -> str:
@@ -321,8 +349,25 @@ class ContactCheck:
         await self._store.give_back(self._key, self._entry)
 
 
+@dataclass(slots=True)
+class ClientCount:
+    """One request's entry in its client's per-client window, not yet taken while `pending`.
+
+    Taken at the door (`RateLimits.settle`), or, while this replica last saw the client with
+    room to spare, carried to the request's first per-order check and taken in the same
+    Redis round trip; a count still pending when the request ends is settled then. Every
+    request is counted exactly once either way: only where the count is taken moves.
+    """
+
+    key: str
+    pending: bool = True
+
+
 class RateLimits:
     """The two limits of CONTRACT §2 over one window store."""
+
+    # Client keys whose room this replica remembers; forgotten all at once past this many.
+    _REMEMBERED_CLIENTS = 4096
 
     def __init__(
         self, *, store: WindowStore, per_client: Window, per_order: Window, prefix: str
@@ -331,29 +376,76 @@ class RateLimits:
         self._per_client = per_client
         self._per_order = per_order
         self._prefix = prefix
+        # A client with fewer entries left than this is counted at the door, before its
+        # document is parsed: a client near or past its limit cannot make the server parse
+        # and run documents only to be refused afterwards. A quarter of the limit, so at most
+        # that many requests of a replica go ahead of a count another replica spent.
+        self._spare = max(1, per_client.limit // 4)
+        self._room: dict[str, int] = {}
 
     def _key(self, limit: str, identity: str) -> str:
         # Under `limit:`, apart from the order cache's `order:` keys for the same digests.
         return f"{self._prefix}:limit:{limit}:{_digest(identity)}"
 
+    def client_count(self, address: str) -> ClientCount:
+        """The per-client count of one request from `address`, not taken yet."""
+        return ClientCount(self._key(CLIENT_LIMIT, _remembered_client_key(address)))
+
+    def may_defer(self, count: ClientCount) -> bool:
+        """Whether `count` may wait for the request's first per-order check: this replica
+        last saw the client with room to spare."""
+        return self._room.get(count.key, 0) >= self._spare
+
+    async def settle(self, count: ClientCount) -> Verdict:
+        """Take `count` now if it is still pending; refused once the per-client limit is spent."""
+        if not count.pending:
+            return Verdict(allowed=True)
+        ran = await self._store.run((self._client_step(count),))
+        self._counted(count, ran)
+        return Verdict.after(ran.wait)
+
     async def hit_client(self, address: str) -> Verdict:
         """Count one request from `address`; refused once the per-client limit is spent."""
-        key = self._key(CLIENT_LIMIT, _remembered_client_key(address))
-        return Verdict.after(await self._store.take(key, self._per_client, _entry()))
+        return await self.settle(self.client_count(address))
 
-    async def start_contact_check(self, order_name: str) -> ContactCheck:
+    async def start_contact_check(
+        self, order_name: str, *, count: ClientCount | None = None
+    ) -> ContactCheck:
         """Count an attempt at `order_name`'s contact, or raise `RateLimited` when the order
-        is locked by failed attempts from any address."""
+        is locked by failed attempts from any address (or, with a pending `count`, when the
+        client's limit is spent: then the order's window is left alone)."""
         key, entry = self._key(ORDER_LIMIT, order_name), _entry()
-        verdict = Verdict.after(await self._store.take(key, self._per_order, entry))
+        verdict = Verdict.after(await self._with_count(count, Step(key, self._per_order, entry)))
         if not verdict.allowed:
             raise RateLimited(ORDER_LIMIT, verdict.retry_after)
         return ContactCheck(self._store, key, entry)
 
-    async def order_locked(self, order_name: str) -> Verdict:
-        """Whether `order_name` is locked by failed contact checks; counts nothing."""
-        key = self._key(ORDER_LIMIT, order_name)
-        return Verdict.after(await self._store.wait(key, self._per_order))
+    async def order_locked(self, order_name: str, *, count: ClientCount | None = None) -> Verdict:
+        """Whether `order_name` is locked by failed contact checks; takes nothing from the
+        order's window. A pending `count` is taken in the same round trip (`RateLimited`
+        when the client's limit is spent)."""
+        step = Step(self._key(ORDER_LIMIT, order_name), self._per_order)
+        return Verdict.after(await self._with_count(count, step))
+
+    async def _with_count(self, count: ClientCount | None, step: Step) -> float:
+        """`step`'s wait, after the request's pending client count if there is one, both in
+        one call to the store."""
+        if count is None or not count.pending:
+            return (await self._store.run((step,))).wait
+        ran = await self._store.run((self._client_step(count), step))
+        self._counted(count, ran)
+        if ran.refused == 0:
+            raise RateLimited(CLIENT_LIMIT, Verdict.after(ran.wait).retry_after)
+        return ran.wait
+
+    def _client_step(self, count: ClientCount) -> Step:
+        return Step(count.key, self._per_client, _entry())
+
+    def _counted(self, count: ClientCount, ran: Ran) -> None:
+        count.pending = False
+        if len(self._room) >= self._REMEMBERED_CLIENTS:
+            self._room.clear()
+        self._room[count.key] = 0 if ran.refused == 0 else ran.room
 
 
 def open_rate_limits(

@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from service.ratelimit import (
+    CLIENT_LIMIT,
     ORDER_LIMIT,
     LimitsUnavailable,
     RateLimited,
@@ -177,6 +178,60 @@ async def test_concurrent_contact_checks_get_only_the_tries_left(
     )
     assert sum(not isinstance(outcome, RateLimited) for outcome in outcomes) == 1
     assert all(isinstance(o, RateLimited) for o in outcomes if not hasattr(o, "discard"))
+
+
+async def test_a_pending_count_is_taken_with_the_order_check(make_limits: LimitsFactory) -> None:
+    limits = make_limits(per_client="3/minute")
+    count = limits.client_count("192.0.2.9")
+    assert (await limits.order_locked("#1001", count=count)).allowed
+    assert not count.pending
+    # Taken once: two more requests fit in the client's three, the next does not.
+    assert (await limits.settle(count)).allowed
+    assert (await limits.hit_client("192.0.2.9")).allowed
+    assert (await limits.hit_client("192.0.2.9")).allowed
+    assert not (await limits.hit_client("192.0.2.9")).allowed
+
+
+async def test_a_client_past_its_limit_is_refused_before_the_orders_window_is_touched(
+    make_limits: LimitsFactory,
+) -> None:
+    limits = make_limits(per_client="1/minute", per_order="2/hour")
+    assert (await limits.hit_client("192.0.2.9")).allowed
+    count = limits.client_count("192.0.2.9")
+    with pytest.raises(RateLimited) as raised:
+        await limits.start_contact_check("#1001", count=count)
+    assert raised.value.limit == CLIENT_LIMIT
+    assert not count.pending
+    # The order still has both of its tries.
+    await limits.start_contact_check("#1001")
+    await limits.start_contact_check("#1001")
+    assert not (await limits.order_locked("#1001")).allowed
+
+
+async def test_a_locked_order_still_takes_the_pending_count(make_limits: LimitsFactory) -> None:
+    limits = make_limits(per_client="2/minute", per_order="1/hour")
+    await limits.start_contact_check("#1001")
+    count = limits.client_count("192.0.2.9")
+    with pytest.raises(RateLimited) as raised:
+        await limits.start_contact_check("#1001", count=count)
+    assert raised.value.limit == ORDER_LIMIT
+    assert (await limits.hit_client("192.0.2.9")).allowed
+    assert not (await limits.hit_client("192.0.2.9")).allowed
+
+
+async def test_a_count_waits_only_for_a_client_seen_with_room_to_spare(
+    make_limits: LimitsFactory,
+) -> None:
+    # Eight a minute: a quarter, two, is the room to spare.
+    limits = make_limits(per_client="8/minute")
+    assert not limits.may_defer(limits.client_count("192.0.2.9"))  # never seen
+    rooms = []
+    for _ in range(8):
+        await limits.hit_client("192.0.2.9")
+        rooms.append(limits.may_defer(limits.client_count("192.0.2.9")))
+    assert rooms == [True] * 6 + [False] * 2
+    assert not (await limits.hit_client("192.0.2.9")).allowed
+    assert not limits.may_defer(limits.client_count("192.0.2.9"))
 
 
 async def test_order_names_are_hashed_before_they_become_redis_keys(

@@ -11,6 +11,7 @@ from service.metrics import Metrics
 from service.orders.lookup import OrderLookup
 from service.orders.submission import Submissions
 from service.orders.trail import Trail
+from service.ratelimit import ClientCount
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,8 @@ class Context:
     zone: ZoneInfo  # the shop's, for dates in customer messages
     record: RequestRecord  # the request's id, and what the access log will say of it
     client_address: str | None
+    # The request's per-client count while the door left it for the first per-order check.
+    client_count: ClientCount | None
     locale: str
 
     @property
@@ -38,4 +41,5 @@ class Context:
             client_address=self.client_address,
             locale=self.locale,
             client_request_id=self.record.client_request_id,
+            client_count=self.client_count,
         )

@@ -91,6 +91,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             zone=runtime.zone,
             record=record,
             client_address=getattr(request.state, "client_address", None),
+            client_count=getattr(request.state, "client_count", None),
             locale=negotiate(request.headers.get("accept-language")),
         )
 
@@ -100,6 +101,10 @@ class GraphQLEndpoint(GraphQL[Context, None]):
         limited = rate_limited.raised_in(result)
         if limited is not None:
             return rate_limited.answer(request, request.state.sub_response, limited)
+        # A document that made no per-order check did not take the request's count yet.
+        refused = await rate_limited.settled_result(request, request.state.sub_response)
+        if refused is not None:
+            return refused
         if self._hide_suggestions and result.errors:
             result.errors = [_without_suggestion(error) for error in result.errors]
         processed = await super().process_result(request, result)

@@ -2,7 +2,8 @@
 the body is, what the client accepts back), and the body's size, shape and arrival time.
 
 `RequestGuard` wraps the GraphQL endpoint; `admit`, when given, runs first on every request
-(the per-client limit) and may answer in the request's place.
+(the per-client limit) and may answer in the request's place; `settle` takes a per-client
+count `admit` left pending, when the guard refuses the request or the endpoint is done.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
@@ -31,10 +33,14 @@ _BODY_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
 Admission = Callable[[Request], Awaitable[Response | None]]
 
 
+def error_body(message: str, code: str) -> dict[str, Any]:
+    """An HTTP error's body in GraphQL's shape, so clients read every refusal the same way."""
+    return {"errors": [{"message": message, "extensions": {"code": code}}]}
+
+
 def graphql_error(status: int, message: str, code: str) -> JSONResponse:
-    """An HTTP error in GraphQL's shape, so clients read every refusal the same way."""
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status)
+    """An HTTP error in GraphQL's shape."""
+    return JSONResponse(error_body(message, code), status_code=status)
 
 
 class _Refused(Exception):
@@ -122,7 +128,8 @@ class RequestGuard:
     """ASGI wrapper for the GraphQL endpoint: refuses bad HTTP before Strawberry sees it.
 
     `admit`, when given, runs first on every request (the per-client limit) and may answer
-    in the request's place.
+    in the request's place; `settle` takes what `admit` left pending (service/api/
+    rate_limited.py).
     """
 
     def __init__(
@@ -130,12 +137,14 @@ class RequestGuard:
         app: ASGIApp,
         *,
         admit: Admission | None = None,
+        settle: Admission | None = None,
         max_body: int = MAX_BODY_BYTES,
         max_headers: int = MAX_HEADERS,
         body_deadline: float = BODY_DEADLINE_SECONDS,
     ) -> None:
         self._app = app
         self._admit = admit
+        self._settle = settle
         self._max_body = max_body
         self._max_headers = max_headers
         self._body_deadline = body_deadline
@@ -144,15 +153,25 @@ class RequestGuard:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        try:
-            receive = await self._check(scope, receive)
-        except _Refused as refused:
-            await refused.response(scope, receive, send)
-            return
-        await self._app(scope, receive, send)
-
-    async def _check(self, scope: Scope, receive: Receive) -> Receive:
         request = Request(scope)
+        try:
+            receive = await self._check(request, receive)
+        except _Refused as refused:
+            # Refused here, the request still counts toward its client's limit, and past
+            # the limit the 429 answers, as it would have at the door.
+            settled = await self._settle(request) if self._settle is not None else None
+            await (settled or refused.response)(scope, receive, send)
+            return
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            if self._settle is not None:
+                # A request that ended without taking its count (its answer is sent: this
+                # only counts it).
+                await self._settle(request)
+
+    async def _check(self, request: Request, receive: Receive) -> Receive:
+        scope = request.scope
         if self._admit is not None:
             answer = await self._admit(request)
             if answer is not None:

@@ -3,6 +3,7 @@ the per-order limit a use case raises as `RateLimited`, and the one HTTP 429 bot
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, cast
 
 from graphql import GraphQLError
@@ -11,9 +12,9 @@ from starlette.responses import JSONResponse, Response
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from service.api.guard import graphql_error
+from service.api.guard import error_body
 from service.messages import negotiate
-from service.ratelimit import CLIENT_LIMIT, LimitsUnavailable, RateLimited
+from service.ratelimit import CLIENT_LIMIT, ClientCount, LimitsUnavailable, RateLimited
 from service.runtime import Runtime
 
 
@@ -21,15 +22,6 @@ def body(*, retry_after: int, message: str) -> dict[str, Any]:
     """The RATE_LIMITED body of CONTRACT §1."""
     extensions = {"code": "RATE_LIMITED", "retryAfter": retry_after}
     return {"errors": [{"message": message, "extensions": extensions}]}
-
-
-def response(*, retry_after: int, message: str) -> JSONResponse:
-    """HTTP 429 with `Retry-After` and the RATE_LIMITED body."""
-    return JSONResponse(
-        body(retry_after=retry_after, message=message),
-        status_code=429,
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 def _message(request: Request, *, limit: str, retry_after: int) -> str:
@@ -41,17 +33,62 @@ def _message(request: Request, *, limit: str, retry_after: int) -> str:
 
 
 async def admit(request: Request) -> Response | None:
-    """The per-client limit, decided before anything else happens for the request."""
-    runtime = Runtime.of(request)
-    address = request.state.client_address
+    """The per-client limit, decided before anything else happens for the request, unless
+    this replica last saw the client with room to spare: then the request's count rides with
+    its first per-order check (one Redis round trip for both), or is taken when it ends."""
+    limits = Runtime.of(request).limits
+    count = limits.client_count(request.state.client_address or "unknown")
+    request.state.client_count = count
+    if limits.may_defer(count):
+        return None
+    return await settle(request)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A request refused by its per-client count, before or after its document ran."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+async def settle(request: Request) -> Response | None:
+    """Take the request's per-client count if it is still pending: the 429 (or, with Redis
+    unreachable and no fallback, the 503) when that refuses the request, else None."""
+    refusal = await _settled(request)
+    if refusal is None:
+        return None
+    return JSONResponse(refusal.body, status_code=refusal.status, headers=refusal.headers)
+
+
+async def settled_result(request: Request, sub_response: Response) -> GraphQLHTTPResponse | None:
+    """`settle` for a request whose document ran without taking its count: the refusal's
+    status, headers and body in place of the result, else None."""
+    refusal = await _settled(request)
+    if refusal is None:
+        return None
+    sub_response.status_code = refusal.status
+    sub_response.headers.update(refusal.headers)
+    return cast(GraphQLHTTPResponse, refusal.body)
+
+
+async def _settled(request: Request) -> _Refusal | None:
+    count: ClientCount | None = getattr(request.state, "client_count", None)
+    if count is None:
+        return None
     try:
-        verdict = await runtime.limits.hit_client(address or "unknown")
+        verdict = await Runtime.of(request).limits.settle(count)
     except LimitsUnavailable:
-        return graphql_error(503, "Service temporarily unavailable.", "UPSTREAM_UNAVAILABLE")
+        return _Refusal(
+            503, error_body("Service temporarily unavailable.", "UPSTREAM_UNAVAILABLE"), {}
+        )
     if verdict.allowed:
         return None
-    message = _message(request, limit=CLIENT_LIMIT, retry_after=verdict.retry_after)
-    return response(retry_after=verdict.retry_after, message=message)
+    retry_after = verdict.retry_after
+    message = _message(request, limit=CLIENT_LIMIT, retry_after=retry_after)
+    headers = {"Retry-After": str(retry_after)}
+    return _Refusal(429, body(retry_after=retry_after, message=message), headers)
 
 
 def is_rate_limited(error: GraphQLError) -> bool:

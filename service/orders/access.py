@@ -94,7 +94,7 @@ class OrderAccess:
             )
             return None if order is None else OrderSnapshot(order, requests=())
 
-        found = await self._verified(order_number, contact, read=fresh)
+        found = await self._verified(order_number, contact, trail, read=fresh)
         return found.order if isinstance(found, OrderSnapshot) else found
 
     async def verified_snapshot(
@@ -109,11 +109,11 @@ class OrderAccess:
         name = self._canonical(order_number)
         in_hand = self.cache.in_process(name) if name is not None else None
         if name is not None and in_hand is not None:
-            return await self._verified_in_hand(name, contact, in_hand.snapshot)
-        return await self._verified(order_number, contact, read=cached)
+            return await self._verified_in_hand(name, contact, in_hand.snapshot, trail)
+        return await self._verified(order_number, contact, trail, read=cached)
 
     async def _verified_in_hand(
-        self, name: str, contact: str, snapshot: Snapshot
+        self, name: str, contact: str, snapshot: Snapshot, trail: Trail
     ) -> OrderSnapshot | Locked | None:
         """A snapshot this process already holds: nothing to wait for between counting an
         attempt and comparing, so the contact is compared first and one limit call follows
@@ -122,11 +122,12 @@ class OrderAccess:
         order = snapshot.order if snapshot is not None else _NOBODY
         valid = bool(contact.strip()) and len(contact) <= CONTACT_LIMIT
         if valid and contact_matches(order, contact) and snapshot is not None:
-            if (await self._limits.order_locked(name)).allowed:
+            if (await self._limits.order_locked(name, count=trail.client_count)).allowed:
                 return snapshot
             return Locked(snapshot.order, requests=snapshot.requests)
         try:
-            await self._limits.start_contact_check(name)  # stays counted: it failed
+            # Stays counted: it failed.
+            await self._limits.start_contact_check(name, count=trail.client_count)
         except RateLimited as limited:
             if limited.limit != ORDER_LIMIT:
                 raise
@@ -150,7 +151,12 @@ class OrderAccess:
         return OrderSnapshot(order, requests=tuple(stored))
 
     async def _verified(
-        self, order_number: str, contact: str, *, read: Callable[[str], Awaitable[Snapshot]]
+        self,
+        order_number: str,
+        contact: str,
+        trail: Trail,
+        *,
+        read: Callable[[str], Awaitable[Snapshot]],
     ) -> OrderSnapshot | Locked | None:
         """An unknown number and a wrong contact look the same to the caller. The per-order
         limit is decided before Shopify is asked."""
@@ -161,7 +167,7 @@ class OrderAccess:
         # empty, is one failed check, and none of them reaches Shopify sooner or later than
         # another for an existing order than for an unknown one.
         try:
-            check = await self._limits.start_contact_check(name)
+            check = await self._limits.start_contact_check(name, count=trail.client_count)
         except RateLimited as limited:
             if limited.limit != ORDER_LIMIT:
                 raise

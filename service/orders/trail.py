@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from service.admin.client import AdminCall, AdminClient
 from service.admin.shop import Shop
 from service.models import AuditDecision, AuditOperation, AuditOutcome
+from service.ratelimit import ClientCount
 from service.storage.audit import AdminCallRecord, AuditEvent
 
 
@@ -22,6 +23,8 @@ class Trail:
     locale: str = "en"
     # The caller's own X-Request-ID, for correlation only; `request_id` is the server's.
     client_request_id: str | None = None
+    # The request's per-client count, when it is to be taken with the first per-order check.
+    client_count: ClientCount | None = None
     _calls: list[AdminCallRecord] = field(default_factory=list, repr=False)
 
     @classmethod

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from service.app import create_app
 from service.policy import load_policy
+from service.runtime import redis_scope
 from service.sandbox.server import SandboxShop, start_sandbox
 from tests.api.conftest import (
     CONTACT_ONLY_POLICY,
@@ -62,6 +65,21 @@ async def test_client_over_its_limit_gets_429_before_any_shopify_call(
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert error["extensions"]["retryAfter"] == int(refused.headers["Retry-After"])
     assert lookups(sandbox) == 3
+
+
+async def test_every_request_counts_toward_the_client_limit_wherever_it_ends(
+    make_database: DatabaseFactory, sandbox: SandboxShop, http: aiohttp.ClientSession
+) -> None:
+    # After the first request, this replica has seen the client with room to spare, so each
+    # count waits for the request's first order check, and these make none.
+    async with app(make_database, sandbox, ORDERGATE_LIMIT_PER_CLIENT="4/minute") as url:
+        statuses = [(await lookup(http, url, ADA)).status]
+        statuses.append((await post_graphql(http, url, "{ __typename }")).status)
+        json_type = {"Content-Type": "application/json"}
+        async with http.post(f"{url}/graphql", data="{", headers=json_type) as refused_by_the_guard:
+            statuses.append(refused_by_the_guard.status)
+        statuses += [(await lookup(http, url, ADA)).status for _ in range(2)]
+    assert statuses == [200, 200, 400, 200, 429]
 
 
 async def test_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing(
@@ -162,6 +180,51 @@ async def test_limits_are_shared_by_two_instances_through_redis(
     ):
         statuses = [(await lookup(http, url, ADA)).status for url in (first, second) * 3]
     assert statuses == [200, 200, 200, 200, 429, 429]
+
+
+@asynccontextmanager
+async def redis_commands(redis_url: str) -> AsyncIterator[list[str]]:
+    """Every command clients send the Redis server meanwhile, as MONITOR prints it (not the
+    commands scripts run)."""
+    seen: list[str] = []
+    client = aioredis.Redis.from_url(redis_url)
+    async with client.monitor() as monitor:
+        await monitor.connect()
+
+        async def listen() -> None:
+            while True:
+                command = await monitor.next_command()
+                if command["client_type"] != "lua":
+                    seen.append(command["command"])
+
+        listening = asyncio.create_task(listen())
+        try:
+            yield seen
+            await asyncio.sleep(0.05)  # MONITOR reports what ran a moment behind
+        finally:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+    await client.aclose()
+
+
+async def test_a_cached_lookup_takes_both_limits_in_one_redis_round_trip(
+    make_database: DatabaseFactory,
+    sandbox: SandboxShop,
+    http: aiohttp.ClientSession,
+    redis_url: str,
+) -> None:
+    scope = redis_scope(sandbox.endpoint)  # this shop's keys, apart from other tests'
+    async with app(make_database, sandbox, REDIS_URL=redis_url) as url:
+        await lookup(http, url, ADA)  # reads the order, counted at the door: a new client
+        async with redis_commands(redis_url) as commands:
+            answer = await lookup(http, url, ADA)
+        assert answer.body["data"]["orderStatus"]["order"]["number"] == "#1001"
+        limit_calls = [command for command in commands if f"{scope}:limit:" in command]
+        # The client's count and the order's lock, one script over both keys.
+        assert len(limit_calls) == 1, limit_calls
+        assert f"{scope}:limit:client:" in limit_calls[0]
+        assert f"{scope}:limit:order:" in limit_calls[0]
 
 
 async def test_sixty_aliases_for_one_order_make_at_most_one_admin_call(

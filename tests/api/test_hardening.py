@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
@@ -75,7 +75,8 @@ class Mutation:
 
 async def admit(request: Request) -> Response | None:
     if "x-test-limited" in request.headers:
-        return rate_limited.response(retry_after=42, message="Too many attempts.")
+        limited = rate_limited.body(retry_after=42, message="Too many attempts.")
+        return JSONResponse(limited, status_code=429, headers={"Retry-After": "42"})
     return None
 
 
