@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from graphql import GraphQLError, OperationDefinitionNode, OperationType, parse
@@ -64,7 +65,14 @@ def _nesting(value: object) -> int:
     return deepest
 
 
-def _check_json_body(raw: bytes) -> None:
+# The body the guard read and parsed for the request running in this context, so the
+# endpoint does not parse it again (GraphQLEndpoint.parse_json).
+PARSED_BODY: ContextVar[tuple[bytes, dict[str, Any]] | None] = ContextVar(
+    "ordergate_parsed_body", default=None
+)
+
+
+def _check_json_body(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
         body = json.loads(text)
@@ -88,6 +96,7 @@ def _check_json_body(raw: bytes) -> None:
     for key in ("variables", "extensions"):
         if not isinstance(body.get(key), dict | None):
             raise _bad(f"`{key}` must be an object.")
+    return body
 
 
 def _check_head(scope: Scope, *, max_headers: int) -> None:
@@ -192,7 +201,7 @@ class RequestGuard:
             raise _Refused(graphql_error(415, message, "UNSUPPORTED_MEDIA_TYPE"))
         _check_accept(request)
         raw = await self._read_body(request, receive)
-        _check_json_body(raw)
+        PARSED_BODY.set((raw, _check_json_body(raw)))
         # Media types are case-insensitive, Strawberry's check is not: pass it the plain form.
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-type"]
         scope["headers"] = [*headers, (b"content-type", b"application/json")]
