@@ -8,6 +8,7 @@ import itertools
 import math
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -164,6 +165,24 @@ async def test_appended_bytes_match_the_pinned_serialisation(
     assert [r.hash for r in records] == [chain_hash(r.prev_hash, r.content()) for r in records]
 
 
+def test_linking_carries_every_event_field() -> None:
+    # _link builds the chained AuditEvent field by field (cheaper than replace): a new field
+    # must be added there too, and here.
+    assert [f.name for f in fields(AuditEvent)] == [
+        "operation",
+        "request_id",
+        "client_address",
+        "order_id",
+        "customer_request_id",
+        "decision",
+        "reason",
+        "outcome",
+        "admin_calls",
+        "details",
+        "occurred_at",
+    ]
+
+
 @pytest.mark.parametrize(
     ("details", "error"),
     [
@@ -172,6 +191,8 @@ async def test_appended_bytes_match_the_pinned_serialisation(
         ({"x": math.nan}, ValueError),
         ({"comment": "x", 1: "y"}, TypeError),  # keys that cannot be sorted together
         ({"x": b"bytes"}, TypeError),
+        ({"x": "\ud800"}, UnicodeEncodeError),  # a lone surrogate has no UTF-8
+        ({"comment": "\ud800"}, UnicodeEncodeError),
     ],
 )
 async def test_append_refuses_details_that_are_not_json(
