@@ -74,24 +74,7 @@ class AuditRecord:
     def content(self) -> dict[str, object]:
         """Everything the row's hash covers except `prev_hash`: the personal part only as
         its digest (a row without one hashes exactly as rows did before 0008)."""
-        event = self.event
-        content: dict[str, object] = {
-            "seq": self.seq,
-            "occurred_at": self.occurred_at,
-            "operation": event.operation,
-            "request_id": event.request_id,
-            "client_address": event.client_address,
-            "order_id": event.order_id,
-            "customer_request_id": event.customer_request_id,
-            "decision": event.decision,
-            "reason": event.reason,
-            "outcome": event.outcome,
-            "admin_calls": [_admin_call_json(call) for call in event.admin_calls],
-            "details": dict(event.details),
-        }
-        if self.personal_digest is not None:
-            content["personal_digest"] = self.personal_digest
-        return content
+        return _content(self.seq, self.occurred_at, self.event, self.personal_digest)
 
     def to_json(self) -> dict[str, object]:
         """The row as plain JSON values, as `ordergate audit export` prints it: the personal
@@ -115,6 +98,29 @@ class VerifyResult:
     problem: str | None = None
 
 
+def _content(
+    seq: int, occurred_at: datetime, event: AuditEvent, digest: str | None
+) -> dict[str, object]:
+    # AuditRecord.content, callable while linking before the record is built.
+    content: dict[str, object] = {
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "operation": event.operation,
+        "request_id": event.request_id,
+        "client_address": event.client_address,
+        "order_id": event.order_id,
+        "customer_request_id": event.customer_request_id,
+        "decision": event.decision,
+        "reason": event.reason,
+        "outcome": event.outcome,
+        "admin_calls": [_admin_call_json(call) for call in event.admin_calls],
+        "details": dict(event.details),
+    }
+    if digest is not None:
+        content["personal_digest"] = digest
+    return content
+
+
 def _admin_call_json(call: AdminCallRecord) -> dict[str, object]:
     return {
         "operation": call.operation,
@@ -133,17 +139,25 @@ def _json_default(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON-able in the audit log")
 
 
+# Built once: json.dumps with any non-default option constructs a new encoder per call,
+# a sizeable share of an append's CPU. Same options, so the same bytes.
+_CANONICAL_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_json_default,
+)
+
+
+def _canonical_text(value: object) -> str:
+    """`canonical_json` before UTF-8 encoding, for the columns that travel as text."""
+    return _CANONICAL_ENCODER.encode(value)
+
+
 def canonical_json(value: object) -> bytes:
     """The one serialisation that is hashed: sorted keys, compact, UTF-8, ISO UTC datetimes."""
-    text = json.dumps(
-        value,
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_json_default,
-    )
-    return text.encode("utf-8")
+    return _canonical_text(value).encode("utf-8")
 
 
 def chain_hash(prev_hash: str, content: Mapping[str, object]) -> str:
@@ -240,47 +254,134 @@ def seal_personal(record: AuditRecord) -> tuple[AuditRecord, _Personal | None]:
     return replace(record, event=kept, personal_digest=digest, personal=personal), row
 
 
+@dataclass(frozen=True, slots=True)
+class _Linked:
+    """A chained record and the JSON text of its two JSON columns, serialised once."""
+
+    record: AuditRecord
+    admin_calls: str
+    details: str
+
+
+@dataclass(frozen=True, slots=True)
+class _SealedPersonal:
+    """A personal row and the JSON text of its data, the bytes its digest covers."""
+
+    row: _Personal
+    data: str
+
+
 def _link(
     events: Sequence[AuditEvent], head: asyncpg.Record, now: datetime
-) -> tuple[list[AuditRecord], list[_Personal]]:
+) -> tuple[list[_Linked], list[_SealedPersonal]]:
+    """The events as chained records after `head`; the same rows `seal_personal` and
+    `chain_hash` would make, with each piece serialised once (append's hot path)."""
     seq, prev_hash, floor = head["seq"], head["hash"], head["occurred_at"]
-    records, personal_rows = [], []
+    linked, personal_rows = [], []
     for event in events:
         seq += 1
         moment = (event.occurred_at or now).astimezone(UTC)
         # Time never runs backwards along the chain, so retention by month only cuts a prefix.
         occurred_at = max(moment, floor) if floor is not None else moment
-        details = json.loads(canonical_json(dict(event.details)))
-        normalised = replace(event, details=details, occurred_at=occurred_at)
-        unhashed, personal = seal_personal(AuditRecord(seq, occurred_at, normalised, prev_hash, ""))
-        prev_hash = chain_hash(prev_hash, unhashed.content())
-        records.append(replace(unhashed, hash=prev_hash))
+        # The round trip refuses what is not JSON and makes the details plain JSON (tuples
+        # to lists, datetimes to strings, keys to strings), as stored and as hashed.
+        details = json.loads(_canonical_text(dict(event.details)))
+        kept: dict[str, object] = {}
+        personal_details: dict[str, object] = {}
+        for name, value in details.items():
+            if name not in PERSONAL_DETAIL_KEYS:
+                kept[name] = value
+            elif value is not None:
+                personal_details[name] = value
+        # split_personal's event, built directly: dataclasses.replace costs more than this.
+        chained = AuditEvent(
+            operation=event.operation,
+            request_id=event.request_id,
+            client_address=None,
+            order_id=event.order_id,
+            customer_request_id=event.customer_request_id,
+            decision=event.decision,
+            reason=event.reason,
+            outcome=event.outcome,
+            admin_calls=event.admin_calls,
+            details=kept,
+            occurred_at=occurred_at,
+        )
+        personal, digest = _seal(
+            seq, occurred_at, event.order_id, event.client_address, personal_details
+        )
         if personal is not None:
             personal_rows.append(personal)
-        floor = occurred_at
-    return records, personal_rows
+        content = _content(seq, occurred_at, chained, digest)
+        row_hash = chain_hash(prev_hash, content)
+        record = AuditRecord(
+            seq,
+            occurred_at,
+            chained,
+            prev_hash,
+            row_hash,
+            personal_digest=digest,
+            personal=personal.row.data if personal is not None else None,
+        )
+        admin_calls = _canonical_text(content["admin_calls"])
+        linked.append(_Linked(record, admin_calls, _canonical_text(content["details"])))
+        prev_hash, floor = row_hash, occurred_at
+    return linked, personal_rows
 
 
-def _columns(records: list[AuditRecord]) -> list[list[Any]]:
-    rows = [(r.content(), r) for r in records]
-    names = ["seq", "occurred_at", "operation", "request_id", "client_address", "order_id"]
-    names += ["customer_request_id", "decision", "reason", "outcome"]
-    columns: list[list[Any]] = [[content[name] for content, _ in rows] for name in names]
-    columns.append([canonical_json(c["admin_calls"]).decode() for c, _ in rows])
-    columns.append([canonical_json(c["details"]).decode() for c, _ in rows])
-    columns.append([r.prev_hash for _, r in rows])
-    columns.append([r.hash for _, r in rows])
-    columns.append([r.personal_digest for _, r in rows])
-    return columns
+def _seal(
+    seq: int,
+    occurred_at: datetime,
+    order_id: str | None,
+    client_address: str | None,
+    details: dict[str, object],
+) -> tuple[_SealedPersonal | None, str | None]:
+    """seal_personal's personal row and digest for details already plain JSON."""
+    personal: dict[str, object] = {}
+    if client_address is not None:
+        personal["client_address"] = client_address
+    if details:
+        personal["details"] = details
+    if not personal:
+        return None, None
+    text = _canonical_text(personal)
+    if client_address is not None and type(client_address) is not str:
+        # Only a caller's non-str address can still change in a JSON round trip.
+        personal = json.loads(text)
+        text = _canonical_text(personal)
+    key = secrets.token_bytes(_PERSONAL_KEY_BYTES)
+    digest = hmac.digest(key, text.encode("utf-8"), "sha256").hex()
+    return _SealedPersonal(_Personal(seq, occurred_at, order_id, key, personal), text), digest
 
 
-def _personal_columns(rows: list[_Personal]) -> list[list[Any]]:
+def _columns(rows: list[_Linked]) -> list[list[Any]]:
+    records = [row.record for row in rows]
     return [
-        [row.seq for row in rows],
-        [row.occurred_at for row in rows],
-        [row.order_id for row in rows],
-        [row.key for row in rows],
-        [canonical_json(row.data).decode() for row in rows],
+        [r.seq for r in records],
+        [r.occurred_at for r in records],
+        [r.event.operation for r in records],
+        [r.event.request_id for r in records],
+        [r.event.client_address for r in records],
+        [r.event.order_id for r in records],
+        [r.event.customer_request_id for r in records],
+        [r.event.decision for r in records],
+        [r.event.reason for r in records],
+        [r.event.outcome for r in records],
+        [row.admin_calls for row in rows],
+        [row.details for row in rows],
+        [r.prev_hash for r in records],
+        [r.hash for r in records],
+        [r.personal_digest for r in records],
+    ]
+
+
+def _personal_columns(rows: list[_SealedPersonal]) -> list[list[Any]]:
+    return [
+        [sealed.row.seq for sealed in rows],
+        [sealed.row.occurred_at for sealed in rows],
+        [sealed.row.order_id for sealed in rows],
+        [sealed.row.key for sealed in rows],
+        [sealed.data for sealed in rows],
     ]
 
 
@@ -297,14 +398,14 @@ async def append(*, conn: Connection, events: Sequence[AuditEvent]) -> list[Audi
         head = await conn.fetchrow(LOCK_HEAD_AND_ENSURE_PARTITIONS, months)
         if head is None:
             raise RuntimeError("audit_chain_head is empty: the audit migration did not run")
-        records, personal = _link(events, head, now)
-        last = records[-1]
+        linked, personal = _link(events, head, now)
+        last = linked[-1].record
         await conn.execute(
-            INSERT_AND_ADVANCE, *_columns(records), last.seq, last.hash, last.occurred_at
+            INSERT_AND_ADVANCE, *_columns(linked), last.seq, last.hash, last.occurred_at
         )
         if personal:
             await conn.execute(INSERT_PERSONAL, *_personal_columns(personal))
-    return records
+    return [row.record for row in linked]
 
 
 SELECT_COLUMNS = """

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import itertools
+import math
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -22,6 +28,7 @@ from service.storage.audit import (
     partition_name,
     verify,
 )
+from service.storage.connection import Connection
 from service.storage.database import create_pool
 
 OSLO_WINTER = timezone(timedelta(hours=1))
@@ -72,6 +79,131 @@ def test_canonical_json_is_sorted_compact_utf8_with_utc_microseconds() -> None:
 def test_canonical_json_refuses_naive_datetimes() -> None:
     with pytest.raises(TypeError, match="timezone-aware"):
         canonical_json({"at": datetime(2026, 1, 1)})  # noqa: DTZ001
+
+
+class _CapturingConnection:
+    """Stands in for Postgres: hands out a fixed chain head and keeps what append sends."""
+
+    def __init__(self) -> None:
+        self.executed: list[tuple[str, tuple[Any, ...]]] = []
+
+    def is_in_transaction(self) -> bool:
+        return True
+
+    async def fetchrow(self, sql: str, *args: object) -> dict[str, object]:
+        return {"seq": 41, "hash": "ab" * 32, "occurred_at": datetime(2026, 1, 1, tzinfo=UTC)}
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        self.executed.append((sql, args))
+        return "OK"
+
+
+def _golden_events() -> list[AuditEvent]:
+    at = datetime(2026, 3, 1, 12, 30, 0, 123456, tzinfo=OSLO_WINTER)
+    return [
+        AuditEvent(
+            operation="order_status",
+            request_id="req-1",
+            client_address="203.0.113.7",
+            order_id="gid://shopify/Order/1",
+            admin_calls=(AdminCallRecord("orderStatus", 12, 10),),
+            details={"order_name": "#1001", "client_request_id": "abc"},
+            occurred_at=at,
+        ),
+        AuditEvent(
+            operation="requestCancellation",
+            request_id="req-2",
+            client_address=None,
+            customer_request_id="c-2",
+            decision="cancelled",
+            reason="ORDERED_BY_MISTAKE",
+            outcome="CANCELLED",
+            admin_calls=(AdminCallRecord("OrderCancel", None, 8), AdminCallRecord("q", 1, None)),
+            details={"comment": "Bestilte feil størrelse", "at": at, "pair": (1, 2.5)},
+            occurred_at=at - timedelta(days=1),  # before the head: lifted to it
+        ),
+        AuditEvent(
+            operation="x",
+            request_id="req-3",
+            client_address="198.51.100.1",
+            details={"contact": None, "set": frozenset({"ø"}), "n": {"k": [-0.0, 10**30]}},
+            occurred_at=at + timedelta(seconds=1),
+        ),
+        AuditEvent(
+            operation="y",
+            request_id="req-4",
+            client_address="2001:db8::1",
+            # Nothing stops int keys at runtime; stored as strings, sorted as strings.
+            details=cast(dict[str, object], {1: "one", 10: "ten", 9: "nine"}),
+            occurred_at=at + timedelta(seconds=2),
+        ),
+        AuditEvent(
+            operation="z",
+            request_id="req-5",
+            client_address=None,
+            details={"contact": {"b": [("e", "\u2028")], "a": at}, "order_name": "#1"},
+            occurred_at=at + timedelta(seconds=3),
+        ),
+    ]
+
+
+async def test_appended_bytes_match_the_pinned_serialisation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Rows already stored must keep verifying: any change to what is hashed or stored,
+    # down to one byte of JSON, fails here. The values were computed before the append
+    # path was optimised; never update them to make a change pass.
+    keys = itertools.count()
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(keys).to_bytes(n, "big"))
+    fake = _CapturingConnection()
+
+    records = await append(conn=cast(Connection, fake), events=_golden_events())
+
+    stored = hashlib.sha256(repr(fake.executed).encode()).hexdigest()
+    assert records[-1].hash == "52ba8e3739717dad5c6c4616519e00cab084c69e2dda7740366dfd9c5df4a07d"
+    assert stored == "88615e83775195f5513477f72ac5bd5194649e936500cb88f3481e31ceae4e57"
+    assert [r.hash for r in records] == [chain_hash(r.prev_hash, r.content()) for r in records]
+
+
+def test_linking_carries_every_event_field() -> None:
+    # _link builds the chained AuditEvent field by field (cheaper than replace): a new field
+    # must be added there too, and here.
+    assert [f.name for f in fields(AuditEvent)] == [
+        "operation",
+        "request_id",
+        "client_address",
+        "order_id",
+        "customer_request_id",
+        "decision",
+        "reason",
+        "outcome",
+        "admin_calls",
+        "details",
+        "occurred_at",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("details", "error"),
+    [
+        ({"at": datetime(2026, 1, 1)}, TypeError),  # noqa: DTZ001
+        ({"x": object()}, TypeError),
+        ({"x": math.nan}, ValueError),
+        ({"comment": "x", 1: "y"}, TypeError),  # keys that cannot be sorted together
+        ({"x": b"bytes"}, TypeError),
+        ({"x": "\ud800"}, UnicodeEncodeError),  # a lone surrogate has no UTF-8
+        ({"comment": "\ud800"}, UnicodeEncodeError),
+    ],
+)
+async def test_append_refuses_details_that_are_not_json(
+    details: dict[object, object], error: type[Exception]
+) -> None:
+    event = AuditEvent("x", "req-1", "203.0.113.7", details=cast(dict[str, object], details))
+    fake = _CapturingConnection()
+
+    with pytest.raises(error):
+        await append(conn=cast(Connection, fake), events=[event])
+    assert fake.executed == []
 
 
 async def test_appended_chain_verifies(conn: asyncpg.Connection) -> None:
