@@ -183,6 +183,15 @@ class BoundedPool(asyncpg.Pool):
             logger.warning("postgres connection dropped on release: %s", type(exc).__name__)
 
 
+async def _keep_session(_: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (`pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN
+    *; RESET ALL`): a round trip on every release that each query's caller waited for. asyncpg
+    still rolls back an open transaction and drops listeners first, and ordergate leaves no
+    other session state on a pooled connection: no SET (its settings are the connection's
+    startup parameters), advisory locks only per transaction, cursors only inside
+    transactions, and the outbox's LISTEN is removed before its connection is released."""
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -208,7 +217,7 @@ async def create_pool(
         connect=None,
         setup=None,
         init=init,
-        reset=None,
+        reset=_keep_session,
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,

@@ -126,6 +126,33 @@ async def test_pool_decodes_jsonb_and_names_itself(pool: asyncpg.Pool) -> None:
     assert name == "ordergate"
 
 
+async def test_release_sends_no_reset_query_and_rolls_back_what_was_left_open(
+    database_url: str,
+) -> None:
+    connections = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with connections.acquire() as conn:
+            backend = await conn.fetchval("SELECT pg_backend_pid()")
+            await conn.execute("CREATE TEMP TABLE left_open (x int)")
+            transaction = conn.transaction()
+            await transaction.start()
+            await conn.execute("INSERT INTO left_open VALUES (1)")  # never committed
+        watcher = await asyncpg.connect(database_url)
+        try:
+            query = "SELECT query FROM pg_stat_activity WHERE pid = $1"
+            last = await watcher.fetchval(query, backend)
+        finally:
+            await watcher.close()
+        # The rollback of what was left open, and no reset query after it: that was one more
+        # round trip on every release, which every caller waited for.
+        assert last == "ROLLBACK"
+        async with connections.acquire() as conn:
+            assert await conn.fetchval("SELECT pg_backend_pid()") == backend
+            assert await conn.fetchval("SELECT count(*) FROM left_open") == 0
+    finally:
+        await connections.close()
+
+
 async def test_ready_when_migrated(pool: asyncpg.Pool) -> None:
     assert await check_ready(pool) is True
 
