@@ -200,6 +200,8 @@ SELECT seq, hash, occurred_at,
 FROM head
 """
 ENSURE_PARTITIONS = "SELECT audit_ensure_partition(m) FROM unnest($1::timestamptz[]) AS m"
+# The chained rows, their personal rows (none: empty arrays) and the head, in one statement:
+# one round trip per batch.
 INSERT_AND_ADVANCE = """
 WITH inserted AS (
     INSERT INTO audit_events (
@@ -220,14 +222,13 @@ WITH inserted AS (
         customer_request_id, decision, reason, outcome, admin_calls, details, prev_hash, hash,
         personal_digest
     )
+), kept_apart AS (
+    INSERT INTO audit_personal (seq, occurred_at, order_id, key, data)
+    SELECT seq, occurred_at, order_id, key, data::json
+    FROM unnest($19::bigint[], $20::timestamptz[], $21::text[], $22::bytea[], $23::text[])
+        AS row (seq, occurred_at, order_id, key, data)
 )
 UPDATE audit_chain_head SET seq = $16, hash = $17, occurred_at = $18
-"""
-INSERT_PERSONAL = """
-INSERT INTO audit_personal (seq, occurred_at, order_id, key, data)
-SELECT seq, occurred_at, order_id, key, data::json
-FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::bytea[], $5::text[])
-    AS row (seq, occurred_at, order_id, key, data)
 """
 
 
@@ -401,10 +402,13 @@ async def append(*, conn: Connection, events: Sequence[AuditEvent]) -> list[Audi
         linked, personal = _link(events, head, now)
         last = linked[-1].record
         await conn.execute(
-            INSERT_AND_ADVANCE, *_columns(linked), last.seq, last.hash, last.occurred_at
+            INSERT_AND_ADVANCE,
+            *_columns(linked),
+            last.seq,
+            last.hash,
+            last.occurred_at,
+            *_personal_columns(personal),
         )
-        if personal:
-            await conn.execute(INSERT_PERSONAL, *_personal_columns(personal))
     return [row.record for row in linked]
 
 
