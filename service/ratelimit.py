@@ -378,8 +378,9 @@ class RateLimits:
         self._prefix = prefix
         # A client with fewer entries left than this is counted at the door, before its
         # document is parsed: a client near or past its limit cannot make the server parse
-        # and run documents only to be refused afterwards. A quarter of the limit, so at most
-        # that many requests of a replica go ahead of a count another replica spent.
+        # and run documents only to be refused afterwards. A quarter of the limit: a count
+        # another replica spent meanwhile lets at most three quarters of a limit's requests
+        # of this replica run up to their first order check before they are refused.
         self._spare = max(1, per_client.limit // 4)
         self._room: dict[str, int] = {}
 
@@ -393,8 +394,13 @@ class RateLimits:
 
     def may_defer(self, count: ClientCount) -> bool:
         """Whether `count` may wait for the request's first per-order check: this replica
-        last saw the client with room to spare."""
-        return self._room.get(count.key, 0) >= self._spare
+        last saw the client with room to spare. Each yes spends one entry of that room until
+        Redis answers again, so concurrent requests cannot all wait on one stale figure."""
+        room = self._room.get(count.key, 0)
+        if room < self._spare:
+            return False
+        self._room[count.key] = room - 1
+        return True
 
     async def settle(self, count: ClientCount) -> Verdict:
         """Take `count` now if it is still pending; refused once the per-client limit is spent."""

@@ -234,6 +234,17 @@ async def test_a_count_waits_only_for_a_client_seen_with_room_to_spare(
     assert not limits.may_defer(limits.client_count("192.0.2.9"))
 
 
+async def test_concurrent_requests_cannot_all_wait_on_one_remembered_room(
+    make_limits: LimitsFactory,
+) -> None:
+    # Eight a minute, seven left after the first: the room to spare is two, so six
+    # requests may carry their count to their order check before Redis answers again.
+    limits = make_limits(per_client="8/minute")
+    await limits.hit_client("192.0.2.9")
+    deferred = [limits.may_defer(limits.client_count("192.0.2.9")) for _ in range(20)]
+    assert deferred == [True] * 6 + [False] * 14
+
+
 async def test_order_names_are_hashed_before_they_become_redis_keys(
     redis_url: str,
     redis_prefix: str,
