@@ -361,6 +361,8 @@ class ClientCount:
 
     key: str
     pending: bool = True
+    # Whether `RateLimits.may_defer` let it wait: it runs ahead of its count until settled.
+    deferred: bool = False
 
 
 class RateLimits:
@@ -382,7 +384,11 @@ class RateLimits:
         # another replica spent meanwhile lets at most three quarters of a limit's requests
         # of this replica run up to their first order check before they are refused.
         self._spare = max(1, per_client.limit // 4)
+        # What Redis last said each client had left, and how many of this replica's
+        # requests run ahead of their count since (deferred, not counted yet): Redis's
+        # figure does not know them, so a count taken meanwhile must not forget them.
         self._room: dict[str, int] = {}
+        self._ahead: dict[str, int] = {}
 
     def _key(self, limit: str, identity: str) -> str:
         # Under `limit:`, apart from the order cache's `order:` keys for the same digests.
@@ -394,12 +400,15 @@ class RateLimits:
 
     def may_defer(self, count: ClientCount) -> bool:
         """Whether `count` may wait for the request's first per-order check: this replica
-        last saw the client with room to spare. Each yes spends one entry of that room until
-        Redis answers again, so concurrent requests cannot all wait on one stale figure."""
-        room = self._room.get(count.key, 0)
-        if room < self._spare:
+        last saw the client with room to spare. Each yes holds one entry of that room until
+        its own count is taken, so concurrent requests cannot all wait on one stale figure,
+        and a count Redis takes meanwhile (its figure knows nothing of them) does not free
+        their entries again."""
+        ahead = self._ahead.get(count.key, 0)
+        if self._room.get(count.key, 0) - ahead < self._spare:
             return False
-        self._room[count.key] = room - 1
+        self._ahead[count.key] = ahead + 1
+        count.deferred = True
         return True
 
     async def settle(self, count: ClientCount) -> Verdict:
@@ -449,6 +458,11 @@ class RateLimits:
 
     def _counted(self, count: ClientCount, ran: Ran) -> None:
         count.pending = False
+        if count.deferred:
+            count.deferred = False
+            ahead = self._ahead.pop(count.key, 0) - 1
+            if ahead > 0:
+                self._ahead[count.key] = ahead
         if len(self._room) >= self._REMEMBERED_CLIENTS:
             self._room.clear()
         self._room[count.key] = 0 if ran.refused == 0 else ran.room

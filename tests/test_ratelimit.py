@@ -227,9 +227,10 @@ async def test_a_count_waits_only_for_a_client_seen_with_room_to_spare(
     assert not limits.may_defer(limits.client_count("192.0.2.9"))  # never seen
     rooms = []
     for _ in range(8):
-        await limits.hit_client("192.0.2.9")
-        rooms.append(limits.may_defer(limits.client_count("192.0.2.9")))
-    assert rooms == [True] * 6 + [False] * 2
+        count = limits.client_count("192.0.2.9")
+        rooms.append(limits.may_defer(count))
+        assert (await limits.settle(count)).allowed
+    assert rooms == [False] + [True] * 6 + [False]
     assert not (await limits.hit_client("192.0.2.9")).allowed
     assert not limits.may_defer(limits.client_count("192.0.2.9"))
 
@@ -243,6 +244,27 @@ async def test_concurrent_requests_cannot_all_wait_on_one_remembered_room(
     await limits.hit_client("192.0.2.9")
     deferred = [limits.may_defer(limits.client_count("192.0.2.9")) for _ in range(20)]
     assert deferred == [True] * 6 + [False] * 14
+
+
+async def test_a_count_taken_meanwhile_does_not_forget_the_requests_still_running_ahead(
+    make_limits: LimitsFactory,
+) -> None:
+    # Eight a minute, seven left after the first, two to spare: six requests run ahead of
+    # their count. When the first of them is counted, Redis says six are left, but five
+    # are still running uncounted: one entry is really left, less than the room to spare,
+    # so no further request may run ahead. (Before, Redis's six replaced the spent room
+    # and four more ran ahead; with every count taken, the next overwrote it again, and so
+    # on: nine requests of an eight-a-minute client uncounted at once, and more.)
+    limits = make_limits(per_client="8/minute")
+    await limits.hit_client("192.0.2.9")
+    ahead = [limits.client_count("192.0.2.9") for _ in range(6)]
+    assert all(limits.may_defer(count) for count in ahead)
+    assert (await limits.order_locked("#1001", count=ahead[0])).allowed
+    assert not any(limits.may_defer(limits.client_count("192.0.2.9")) for _ in range(10))
+    # Once they are counted, the client's real room decides again.
+    for count in ahead[1:]:
+        assert (await limits.settle(count)).allowed
+    assert not limits.may_defer(limits.client_count("192.0.2.9"))  # one left
 
 
 async def test_order_names_are_hashed_before_they_become_redis_keys(
