@@ -171,6 +171,12 @@ class RequestGuard:
             settled = await self._settle(request) if self._settle is not None else None
             await (settled or refused.response)(scope, receive, send)
             return
+        except Exception:
+            # A check that failed unexpectedly (a broken receive channel) still counts the
+            # request; the error goes on to the server's handler.
+            if self._settle is not None:
+                await self._settle(request)
+            raise
         try:
             await self._app(scope, receive, send)
         finally:

@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from service.api import rate_limited
@@ -399,6 +400,37 @@ async def test_a_body_that_does_not_arrive_in_time_is_refused_with_408(impatient
     assert answer.startswith(b"HTTP/1.1 408 ")
     assert b"REQUEST_TIMEOUT" in answer
     assert CALLS == []
+
+
+async def test_a_request_whose_checks_fail_unexpectedly_is_still_counted() -> None:
+    settled: list[str] = []
+
+    async def settle(request: Request) -> Response | None:
+        settled.append(request.method)
+        return None
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        raise AssertionError("the guard never lets this request through")
+
+    async def broken_channel() -> Message:
+        raise RuntimeError("the server's receive channel broke")
+
+    guard = RequestGuard(endpoint, settle=settle)
+    scope: Scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), (b"accept", b"application/json")],
+    }
+
+    async def send(message: Message) -> None:
+        raise AssertionError("nothing is answered for a broken channel")
+
+    with pytest.raises(RuntimeError, match="receive channel broke"):
+        await guard(scope, broken_channel, send)
+    assert settled == ["POST"]
 
 
 def test_validation_rules_are_built_once() -> None:
