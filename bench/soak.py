@@ -30,7 +30,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.harness import log
-from bench.processes import free_port
+from bench.processes import free_port, resident_kib
 from bench.servers import UNLIMITED, Backends, fresh_database
 from bench.soak_faults import FAULTS, Phase, ShopifyFaults, schedule
 from bench.soak_load import Answer, Load, Users
@@ -70,9 +70,7 @@ class Replica:
 
     def rss_kib(self) -> int:
         assert self.process is not None
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        rss = next(line for line in status.splitlines() if line.startswith("VmRSS"))
-        return int(rss.split()[1])
+        return resident_kib(self.process.pid)
 
     async def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.process is not None
