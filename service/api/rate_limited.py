@@ -66,11 +66,22 @@ async def settled_result(request: Request, sub_response: Response) -> GraphQLHTT
     """`settle` for a request whose document ran without taking its count: the refusal's
     status, headers and body in place of the result, else None."""
     refusal = await _settled(request)
-    if refusal is None:
-        return None
+    return None if refusal is None else _in_place_of_result(sub_response, refusal)
+
+
+def _in_place_of_result(sub_response: Response, refusal: _Refusal) -> GraphQLHTTPResponse:
+    """The refusal's status and headers on the response, its body for Strawberry to write:
+    not a GraphQL result but CONTRACT §1's body, which Strawberry serialises all the same."""
     sub_response.status_code = refusal.status
     sub_response.headers.update(refusal.headers)
     return cast(GraphQLHTTPResponse, refusal.body)
+
+
+def _too_many(request: Request, *, limit: str, retry_after: int) -> _Refusal:
+    """The 429 of CONTRACT §1 for `limit`, counted and in the customer's language."""
+    message = _message(request, limit=limit, retry_after=retry_after)
+    headers = {"Retry-After": str(retry_after)}
+    return _Refusal(429, body(retry_after=retry_after, message=message), headers)
 
 
 async def _settled(request: Request) -> _Refusal | None:
@@ -85,10 +96,7 @@ async def _settled(request: Request) -> _Refusal | None:
         )
     if verdict.allowed:
         return None
-    retry_after = verdict.retry_after
-    message = _message(request, limit=CLIENT_LIMIT, retry_after=retry_after)
-    headers = {"Retry-After": str(retry_after)}
-    return _Refusal(429, body(retry_after=retry_after, message=message), headers)
+    return _too_many(request, limit=CLIENT_LIMIT, retry_after=verdict.retry_after)
 
 
 def is_rate_limited(error: GraphQLError) -> bool:
@@ -106,8 +114,5 @@ def raised_in(result: ExecutionResult) -> RateLimited | None:
 
 def answer(request: Request, sub_response: Response, limited: RateLimited) -> GraphQLHTTPResponse:
     """Turn the GraphQL response into the 429: status, `Retry-After`, and its body."""
-    sub_response.status_code = 429
-    sub_response.headers["Retry-After"] = str(limited.retry_after)
-    message = _message(request, limit=limited.limit, retry_after=limited.retry_after)
-    # Not a GraphQL result but CONTRACT §1's body, which Strawberry serialises all the same.
-    return cast(GraphQLHTTPResponse, body(retry_after=limited.retry_after, message=message))
+    refusal = _too_many(request, limit=limited.limit, retry_after=limited.retry_after)
+    return _in_place_of_result(sub_response, refusal)
