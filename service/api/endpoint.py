@@ -63,6 +63,15 @@ def is_request_error(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
 
 
+def _response_media_type(request: Request) -> str | None:
+    """The media type the guard chose from `Accept` (it reads the header once), or, for a
+    request it did not look at, the same choice made here."""
+    chosen: str | None = getattr(request.state, "response_media_type", None)
+    if chosen is not None:
+        return chosen
+    return response_media_type_for(request.headers.getlist("accept"))
+
+
 class GraphQLEndpoint(GraphQL[Context, None]):
     """Strawberry's ASGI app, answering with ordergate's context and its 429.
 
@@ -117,7 +126,7 @@ class GraphQLEndpoint(GraphQL[Context, None]):
             result.errors = [_without_suggestion(error) for error in result.errors]
         processed = await super().process_result(request, result)
         sub_response: Response = request.state.sub_response
-        if response_media_type_for(request.headers.getlist("accept")) != GRAPHQL_RESPONSE_JSON:
+        if _response_media_type(request) != GRAPHQL_RESPONSE_JSON:
             return processed
         sub_response.media_type = GRAPHQL_RESPONSE_JSON
         if is_request_error(result):

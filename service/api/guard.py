@@ -113,12 +113,15 @@ def _check_head(scope: Scope, *, max_headers: int) -> None:
 
 def _check_accept(request: Request) -> None:
     """A GraphQL request whose `Accept` admits neither response type is 406 (GraphQL over
-    HTTP, "Accept"). A GET without `query` is the IDE's page, not a GraphQL request."""
+    HTTP, "Accept"). A GET without `query` is the IDE's page, not a GraphQL request.
+    The type chosen is kept in the request's state for the endpoint to answer in."""
     if request.method == "GET" and "query" not in request.query_params:
         return
-    if response_media_type_for(request.headers.getlist("accept")) is None:
+    media_type = response_media_type_for(request.headers.getlist("accept"))
+    if media_type is None:
         message = f"Accept {GRAPHQL_RESPONSE_JSON} or {JSON}."
         raise _Refused(graphql_error(406, message, "NOT_ACCEPTABLE"))
+    request.state.response_media_type = media_type
 
 
 def _has_mutation(query: str) -> bool:

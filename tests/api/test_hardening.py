@@ -488,3 +488,31 @@ async def test_introspection_is_refused_in_production_only_every_time(production
         else:
             assert result.errors is None
             assert result.data == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_the_guard_hands_the_endpoint_the_media_type_it_chose_from_accept() -> None:
+    chosen: list[object] = []
+
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        chosen.append(Request(scope).state.response_media_type)
+        await Response(status_code=204)(scope, receive, send)
+
+    guard = RequestGuard(endpoint)
+    accept = b"application/json;q=0.5, application/graphql-response+json"
+    scope: Scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"query=%7B__typename%7D",
+        "headers": [(b"accept", accept)],
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    await guard(scope, receive, send)
+    assert chosen == ["application/graphql-response+json"]
