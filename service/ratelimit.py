@@ -116,22 +116,7 @@ class WindowStore(Protocol):
         """Remove an entry taken before (a contact check that passed)."""
 
 
-class _SingleSteps:
-    """`take` and `wait` of one window, for callers that need no more than one step."""
-
-    async def run(self, steps: Sequence[Step]) -> Ran:
-        raise NotImplementedError
-
-    async def take(self, key: str, window: Window, entry: str) -> float:
-        """Add `entry` when the window has room and return 0, else the seconds until it has."""
-        return (await self.run((Step(key, window, entry),))).wait
-
-    async def wait(self, key: str, window: Window) -> float:
-        """Seconds until the window has room (0: it has); takes nothing."""
-        return (await self.run((Step(key, window),))).wait
-
-
-class MemoryWindows(_SingleSteps):
+class MemoryWindows:
     """Windows kept in this process; the event loop makes each call atomic."""
 
     # Every this many takes, windows nobody touched for a while are forgotten, so addresses
@@ -219,7 +204,7 @@ return {0, '0', room}
 """
 
 
-class RedisWindows(_SingleSteps):
+class RedisWindows:
     """Windows shared by every replica, timed by the Redis server's clock."""
 
     def __init__(self, redis: aioredis.Redis) -> None:
@@ -267,7 +252,7 @@ def _local(window: Window) -> Window:
     return Window(limit=max(1, math.floor(window.limit * FALLBACK_SHARE)), seconds=window.seconds)
 
 
-class FallbackWindows(_SingleSteps):
+class FallbackWindows:
     """Redis windows while the breaker is closed; this process's windows while it is open.
 
     The in-process windows are stricter: each limit allows half its entries (at least one),

@@ -16,7 +16,14 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from service.models import OrderSnapshot
 from service.order_cache import OrderCache
-from service.ratelimit import FallbackWindows, MemoryWindows, RedisWindows, Window
+from service.ratelimit import (
+    FallbackWindows,
+    MemoryWindows,
+    RedisWindows,
+    Step,
+    Window,
+    WindowStore,
+)
 from service.redis_breaker import GuardedPool, RedisBreaker
 from tests import factories
 
@@ -132,6 +139,16 @@ async def test_the_guarded_pool_refuses_without_connecting_while_open(
         server.close()
 
 
+async def take(store: WindowStore, key: str, window: Window, entry: str) -> float:
+    """Add `entry` when the window has room and return 0, else the seconds until it has."""
+    return (await store.run((Step(key, window, entry),))).wait
+
+
+async def wait(store: WindowStore, key: str, window: Window) -> float:
+    """Seconds until the window has room (0: it has); takes nothing."""
+    return (await store.run((Step(key, window),))).wait
+
+
 async def test_limits_fall_back_to_stricter_windows_in_process() -> None:
     served: list[str] = []
     breaker = RedisBreaker(Probe(), first_delay=0.05, on_fallback=served.append)
@@ -139,15 +156,15 @@ async def test_limits_fall_back_to_stricter_windows_in_process() -> None:
     store = FallbackWindows(RedisWindows(dead), MemoryWindows(), breaker)
     window = Window(limit=4, seconds=60)
     try:
-        waits = [await store.take("k", window, f"e{i}") for i in range(3)]
+        waits = [await take(store, "k", window, f"e{i}") for i in range(3)]
         assert not breaker.available
         # Half the limit, in this process: two entries, then a wait.
         assert waits[:2] == [0.0, 0.0]
         assert waits[2] > 0
         await store.give_back("k", "e0")
-        assert await store.wait("k", window) == 0.0
-        assert await store.take("k", window, "e3") == 0.0
-        assert await store.wait("k", window) > 0
+        assert await wait(store, "k", window) == 0.0
+        assert await take(store, "k", window, "e3") == 0.0
+        assert await wait(store, "k", window) > 0
         assert set(served) == {"limits"}
         assert len(served) == 6
     finally:
