@@ -22,17 +22,18 @@ from service.orders.privacy import Privacy
 from service.orders.staff_decisions import StaffDecisions
 from service.storage import StorageUnavailable, webhook_inbox
 from service.storage.webhook_inbox import InboxRow
-from service.workers import LoopWorker, Pass, WorkerLoop, WorkerMonitor
+from service.workers import Backoff, LoopWorker, Pass, WorkerLoop, WorkerMonitor
 
 logger = logging.getLogger("ordergate.webhooks")
 
 MAX_ATTEMPTS = 10
-_BACKOFF_CAP = timedelta(minutes=10)
+_RETRIES = Backoff(first=2.0, cap=600.0)
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Wait before the next try of a delivery that failed `attempts` times: 2 s, doubling."""
-    return min(timedelta(seconds=2 * 2 ** max(attempts - 1, 0)), _BACKOFF_CAP)
+    """Wait before the next try of a delivery that failed `attempts` times: 2 s, doubling
+    up to ten minutes."""
+    return timedelta(seconds=_RETRIES.delay(attempts))
 
 
 class WebhookWorker(LoopWorker):
