@@ -3,7 +3,6 @@ resource, the metrics listener on its own port included."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
@@ -22,7 +21,7 @@ from service.api.access_log import AccessLog
 from service.api.endpoint import GraphQLEndpoint, identify
 from service.api.guard import RequestGuard
 from service.api.schema import build_schema
-from service.client_address import LOOPBACK_HOSTS
+from service.client_address import LOOPBACK_HOSTS, parse_ip
 from service.config import Settings
 from service.demo_page import demo_page
 from service.metrics import Metrics
@@ -95,14 +94,6 @@ def _host_name(header: str) -> str:
     return name.lower().rstrip(".")
 
 
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
-
-
 class DevHostCheck:
     """`ordergate dev` answers only requests addressed to loopback or to ORDERGATE_HOST, so a
     page on another site that rebinds its own name to 127.0.0.1 (DNS rebinding) cannot read
@@ -117,10 +108,10 @@ class DevHostCheck:
         self.any_ip = configured in WILDCARD_HOSTS
 
     def admits(self, header: str) -> bool:
-        name = _host_name(header)
-        if name in self.allowed:
+        if _host_name(header) in self.allowed:
             return True
-        return _is_ip(name) and (self.any_ip or ipaddress.ip_address(name).is_loopback)
+        address = parse_ip(header)
+        return address is not None and (self.any_ip or address.is_loopback)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

@@ -26,7 +26,9 @@ def parse_networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs)
 
 
-def _ip(text: str) -> IPAddress | None:
+def parse_ip(text: str) -> IPAddress | None:
+    """The address in `text` ("v4", "v4:port", "v6", "[v6]:port"), an IPv4-mapped one as IPv4;
+    None when it holds none."""
     candidate = text.strip()
     if candidate.startswith("[") and "]" in candidate:
         candidate = candidate[1 : candidate.index("]")]  # "[v6]" or "[v6]:port"
@@ -74,12 +76,12 @@ def _client_address(
     """
     if peer is None:
         return None
-    last = _ip(peer)
+    last = parse_ip(peer)
     if last is None or not _trusted(last, trusted):
         return str(last) if last is not None else peer
     entries = forwarded_for.split(",") if forwarded_for else []
     for entry in reversed(entries[-_MAX_HOPS:]):
-        ip = _ip(entry)
+        ip = parse_ip(entry)
         if ip is None:
             break
         last = ip

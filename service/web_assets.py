@@ -12,6 +12,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.staticfiles import NotModifiedResponse, StaticFiles
 
 from service.paths import STATIC_DIR
 
@@ -43,18 +44,30 @@ FAVICON_LINK = (
 )
 
 
-def _file(path: Path, *, cache: str) -> Response:
+# Starlette's own rule for answering a revalidation (If-None-Match, If-Modified-Since) with 304;
+# the method reads only the two header sets, not the instance's directory.
+_REVALIDATION = StaticFiles(directory=STATIC_DIR, check_dir=False)
+
+
+def _file(request: Request, path: Path, *, cache: str) -> Response:
+    """The file, or 304 when the browser's copy (by ETag or date) is still current: FileResponse
+    alone sends the whole file again on every revalidation the Cache-Control asks for."""
     media_type = _MEDIA_TYPES.get(path.suffix, "text/plain; charset=utf-8")
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": cache})
+    response = FileResponse(
+        path, media_type=media_type, headers={"Cache-Control": cache}, stat_result=path.stat()
+    )
+    if _REVALIDATION.is_not_modified(response.headers, request.headers):
+        return NotModifiedResponse(response.headers)
+    return response
 
 
-async def element_script(_: Request) -> Response:
+async def element_script(request: Request) -> Response:
     """`/elements/ordergate.js`: the built element, an ES module.
 
     Any origin may load it (a module script is fetched with CORS); only the GraphQL endpoint
     is limited to ORDERGATE_CORS_ORIGINS.
     """
-    response = _file(ELEMENT_SCRIPT, cache=ELEMENT_CACHE)
+    response = _file(request, ELEMENT_SCRIPT, cache=ELEMENT_CACHE)
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
@@ -67,7 +80,7 @@ async def graphiql_asset(request: Request) -> Response:
     # Only plain names of files that exist: no path leaves the folder.
     if "/" in name or name.startswith(".") or not path.is_file():
         return PlainTextResponse("Not found", status_code=404)
-    return _file(path, cache=GRAPHIQL_CACHE)
+    return _file(request, path, cache=GRAPHIQL_CACHE)
 
 
 def graphiql_page() -> HTMLResponse:

@@ -74,11 +74,13 @@ def response_media_type(accept: str | None) -> str | None:
         return JSON
     ranges = _ranges(accept)
     weighed = []
-    for media_type in _SERVED:
+    for preference, media_type in enumerate(_SERVED):
         quality, specificity = _weight(ranges, media_type)
         named_new_type = specificity == 2 and media_type == GRAPHQL_RESPONSE_JSON
-        weighed.append((quality, specificity, named_new_type, media_type))
-    quality, _, _, chosen = max(weighed)
+        # Still tied (both reached by the same wildcard): the first of _SERVED, by its place
+        # there rather than by how the two names happen to sort.
+        weighed.append((quality, specificity, named_new_type, -preference, media_type))
+    quality, *_, chosen = max(weighed)
     return chosen if quality > 0 else None
 
 

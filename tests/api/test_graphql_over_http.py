@@ -16,6 +16,13 @@ NEW = "application/graphql-response+json"
 LEGACY = "application/json"
 LOOKUP = '{ orderStatus(orderNumber: "#9999", contact: "x@example.com") { userErrors { code } } }'
 COERCION = 'query Q($number: String!) { orderStatus(orderNumber: $number, contact: "x") { order { number } } }'  # noqa: E501
+# One of each kind of request error: the document does not parse, does not validate, or its
+# variables do not coerce.
+REQUEST_ERRORS = [
+    pytest.param({"query": "{"}, id="parse"),
+    pytest.param({"query": "{ noSuchField }"}, id="validation"),
+    pytest.param({"query": COERCION, "variables": {"number": None}}, id="coercion"),
+]
 
 
 async def post(
@@ -54,14 +61,7 @@ async def test_legacy_clients_get_application_json_as_before(
     assert body["data"]["orderStatus"]["userErrors"][0]["code"] == "ORDER_NOT_FOUND"
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        pytest.param({"query": "{"}, id="parse"),
-        pytest.param({"query": "{ noSuchField }"}, id="validation"),
-        pytest.param({"query": COERCION, "variables": {"number": None}}, id="coercion"),
-    ],
-)
+@pytest.mark.parametrize("body", REQUEST_ERRORS)
 async def test_a_request_error_is_400_without_data_under_the_new_type(
     http: aiohttp.ClientSession, app_url: str, body: dict[str, Any]
 ) -> None:
@@ -71,14 +71,7 @@ async def test_a_request_error_is_400_without_data_under_the_new_type(
     assert answer["errors"]
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        pytest.param({"query": "{"}, id="parse"),
-        pytest.param({"query": "{ noSuchField }"}, id="validation"),
-        pytest.param({"query": COERCION, "variables": {"number": None}}, id="coercion"),
-    ],
-)
+@pytest.mark.parametrize("body", REQUEST_ERRORS)
 async def test_a_request_error_stays_200_with_null_data_under_application_json(
     http: aiohttp.ClientSession, app_url: str, body: dict[str, Any]
 ) -> None:

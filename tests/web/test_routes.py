@@ -65,6 +65,20 @@ async def test_the_element_is_served_as_a_cacheable_module(
     assert b"ordergate-order" in body
 
 
+async def test_a_revalidation_of_a_current_copy_is_304_without_the_file(
+    dev: str, http: aiohttp.ClientSession
+) -> None:
+    for path in ("/elements/ordergate.js", "/graphiql/graphiql.min.js"):
+        async with http.get(f"{dev}{path}") as first:
+            etag = first.headers["ETag"]
+        async with http.get(f"{dev}{path}", headers={"If-None-Match": etag}) as again:
+            assert again.status == 304, path
+            assert again.headers["ETag"] == etag
+            assert await again.read() == b""
+        async with http.get(f"{dev}{path}", headers={"If-None-Match": '"stale"'}) as stale:
+            assert stale.status == 200, path
+
+
 async def test_production_serves_the_element_and_nothing_for_developers(
     production: str, http: aiohttp.ClientSession
 ) -> None:

@@ -94,7 +94,7 @@ function shipmentsView(v: View, on: Actions, order: Order, t: Texts): HTMLElemen
     h("dt", {}, t.carrier), h("dd", {}, shipment.carrier ?? "–"),
     h("dt", {}, t.shipmentStatus), h("dd", { part: "state", "data-state": shipment.status }, t.shipment[shipment.status]),
     shipment.trackingNumber ? [h("dt", {}, t.tracking), h("dd", {},
-      shipment.trackingUrl
+      webLink(shipment.trackingUrl)
         ? h("a", { href: shipment.trackingUrl, target: "_blank", rel: "noopener noreferrer", part: "tracking-link" },
             `${shipment.trackingNumber} – ${t.trackParcel}`)
         : shipment.trackingNumber)] : null,
@@ -105,6 +105,17 @@ function shipmentsView(v: View, on: Actions, order: Order, t: Texts): HTMLElemen
   return h("section", { "aria-labelledby": "og-shipments", part: "shipments" },
     h("h3", { id: "og-shipments" }, t.shipments),
     list.length ? h("ul", { class: "plain" }, list) : h("p", {}, t.noShipments));
+}
+
+// The tracking URL is the shop's data (staff, a carrier app): only an http(s) address becomes a
+// link, so a `javascript:` one can never run in the storefront's page when clicked.
+function webLink(url: string | null | undefined): url is string {
+  if (!url) return false;
+  try {
+    return ["http:", "https:"].includes(new URL(url).protocol);
+  } catch {
+    return false;
+  }
 }
 
 function cancellationView(v: View, on: Actions, eligibility: EligibilityFragment, t: Texts): HTMLElement {
