@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from service.admin.errors import ErrorKind, UpstreamUnavailable
 from service.models import (
@@ -117,13 +118,23 @@ def _line_item(node: object) -> LineItem:
     )
 
 
+def _web_address(url: str | None) -> str | None:
+    """A tracking link only when it is an http(s) address. Staff and carrier apps write it;
+    `javascript:` or `data:` there would run in a storefront's page or an e-mail client
+    that links it, so anything else reads as no link (the number is still shown)."""
+    if url is None:
+        return None
+    parts = urlsplit(url.strip())
+    return url if parts.scheme.lower() in {"http", "https"} and parts.netloc else None
+
+
 def _shipment(node: object) -> Shipment:
     tracking = _list(_field(node, "trackingInfo"))
     first = tracking[0] if tracking else {"company": None, "number": None, "url": None}
     return Shipment(
         carrier=_optional_str(_field(first, "company")),
         tracking_number=_optional_str(_field(first, "number")),
-        tracking_url=_optional_str(_field(first, "url")),
+        tracking_url=_web_address(_optional_str(_field(first, "url"))),
         status=_optional_enum(ShipmentStatus, _field(node, "displayStatus")),
         shipped_at=_datetime(_field(node, "createdAt")),
         estimated_delivery_at=_optional_datetime(_field(node, "estimatedDeliveryAt")),

@@ -108,6 +108,23 @@ def test_fulfillment_without_tracking_has_no_carrier() -> None:
     assert shipment.status is ShipmentStatus.UNKNOWN
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        " JavaScript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "//evil.example/track",
+        "https:///no-host",
+    ],
+)
+def test_a_tracking_link_that_is_not_a_web_address_is_dropped(url: str) -> None:
+    tracking = [{"company": "DHL", "number": "JD0146", "url": url}]
+    node = order_node(fulfillments=[fulfillment(trackingInfo=tracking)])
+    (shipment,) = parse_order(node).shipments
+    assert (shipment.tracking_number, shipment.tracking_url) == ("JD0146", None)
+
+
 def test_missing_financial_status_is_unknown() -> None:
     order = parse_order(order_node(displayFinancialStatus=None))
 
