@@ -29,7 +29,7 @@ from service.operator_shop import order_id_named
 from service.order_cache import OrderCache
 from service.orders.privacy import Privacy
 from service.runtime import redis_scope
-from service.storage import database, personal_data
+from service.storage import database, personal_data, storage_errors
 from service.storage.order_names import order_ids_named
 
 T = TypeVar("T")
@@ -42,7 +42,7 @@ async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
     if argument.gid is not None:
         return argument.gid
     assert argument.name is not None
-    async with pool.acquire() as conn:
+    async with storage_errors(), pool.acquire() as conn:
         named = await order_ids_named(conn=conn, name=argument.name)
     if len(named) == 1:
         return named[0]
@@ -82,7 +82,11 @@ def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
 async def _privacy_on(
     settings: Settings, dsn: str, typed: str, work: Callable[[Privacy, str], Awaitable[T]]
 ) -> T:
-    pool = await database.create_pool(dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS)
+    # As `with_connection`: an unreachable database is one line and exit 2, not a traceback.
+    async with storage_errors():
+        pool = await database.create_pool(
+            dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS
+        )
     try:
         order_id = await _order_id(settings, pool, typed)
         async with _snapshots(settings) as forget:
