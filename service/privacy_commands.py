@@ -21,6 +21,7 @@ from service.operator_commands import (
     Commands,
     NothingMatched,
     add_command,
+    add_group,
     database_url,
     settings_from_env,
     typed_order,
@@ -140,8 +141,9 @@ def cmd_privacy_redact(args: argparse.Namespace) -> int:
 
 def add_privacy_commands(commands: Commands) -> None:
     """`privacy export` and `privacy redact`."""
-    privacy = add_command(commands, "privacy", "the personal data held on an order (CONTRACT §7)")
-    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    privacy_commands = add_group(
+        commands, "privacy", "the personal data held on an order (CONTRACT §7)"
+    )
     for name, run, text in (
         ("export", cmd_privacy_export, "everything ordergate holds on the order, as JSON"),
         ("redact", cmd_privacy_redact, "erase the personal data ordergate holds on the order"),
