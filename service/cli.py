@@ -30,6 +30,7 @@ from service.operator_commands import (
     Commands,
     NothingMatched,
     add_command,
+    add_group,
     add_operator_commands,
     database_url,
     settings_from_env,
@@ -214,8 +215,7 @@ def cmd_sandbox_staff(args: argparse.Namespace) -> int:
 
 
 def _shop_commands(commands: Commands) -> None:
-    shopify = add_command(commands, "shopify", "set up the shop's side of ordergate")
-    shopify_commands = shopify.add_subparsers(dest="shopify_command", required=True)
+    shopify_commands = add_group(commands, "shopify", "set up the shop's side of ordergate")
     webhooks = add_command(
         shopify_commands,
         "webhooks",
@@ -234,8 +234,7 @@ def _shop_commands(commands: Commands) -> None:
         help="print the [webhooks] section for shopify.app.toml instead (compliance topics too)",
     )
     webhooks.set_defaults(run=cmd_shopify_webhooks)
-    sandbox = add_command(commands, "sandbox", "the sandbox shop `ordergate dev` runs")
-    sandbox_commands = sandbox.add_subparsers(dest="sandbox_command", required=True)
+    sandbox_commands = add_group(commands, "sandbox", "the sandbox shop `ordergate dev` runs")
     staff = add_command(
         sandbox_commands,
         "staff",

@@ -239,6 +239,12 @@ def add_command(
     return commands.add_parser(name, help=summary, description=summary, epilog=environment)
 
 
+def add_group(commands: Commands, name: str, summary: str) -> Commands:
+    """A command made of subcommands (`audit verify`), one of which must be given."""
+    group = add_command(commands, name, summary)
+    return group.add_subparsers(dest=f"{name}_command", required=True)
+
+
 def add_operator_commands(commands: Commands) -> None:
     """`audit verify | export` and `report cancellations | not-received`."""
     _audit_commands(commands)
@@ -246,8 +252,7 @@ def add_operator_commands(commands: Commands) -> None:
 
 
 def _audit_commands(commands: Commands) -> None:
-    audit_parser = add_command(commands, "audit", "read and check the tamper-evident audit log")
-    audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
+    audit_commands = add_group(commands, "audit", "read and check the tamper-evident audit log")
     add_command(
         audit_commands,
         "verify",
@@ -278,8 +283,7 @@ def _audit_commands(commands: Commands) -> None:
 
 
 def _report_commands(commands: Commands) -> None:
-    report = add_command(commands, "report", "merchant reports from ordergate's own records")
-    report_commands = report.add_subparsers(dest="report_command", required=True)
+    report_commands = add_group(commands, "report", "merchant reports from ordergate's own records")
     cancellations = add_command(
         report_commands,
         "cancellations",

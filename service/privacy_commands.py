@@ -21,6 +21,7 @@ from service.operator_commands import (
     Commands,
     NothingMatched,
     add_command,
+    add_group,
     database_url,
     settings_from_env,
     typed_order,
@@ -29,7 +30,7 @@ from service.operator_shop import order_id_named
 from service.order_cache import OrderCache
 from service.orders.privacy import Privacy
 from service.runtime import redis_scope
-from service.storage import database, personal_data
+from service.storage import database, personal_data, storage_errors
 from service.storage.order_names import order_ids_named
 
 T = TypeVar("T")
@@ -42,7 +43,7 @@ async def _order_id(settings: Settings, pool: asyncpg.Pool, typed: str) -> str:
     if argument.gid is not None:
         return argument.gid
     assert argument.name is not None
-    async with pool.acquire() as conn:
+    async with storage_errors(), pool.acquire() as conn:
         named = await order_ids_named(conn=conn, name=argument.name)
     if len(named) == 1:
         return named[0]
@@ -82,7 +83,11 @@ def _privacy(typed: str, work: Callable[[Privacy, str], Awaitable[T]]) -> T:
 async def _privacy_on(
     settings: Settings, dsn: str, typed: str, work: Callable[[Privacy, str], Awaitable[T]]
 ) -> T:
-    pool = await database.create_pool(dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS)
+    # As `with_connection`: an unreachable database is one line and exit 2, not a traceback.
+    async with storage_errors():
+        pool = await database.create_pool(
+            dsn, min_size=1, max_size=1, bounds=database.OPERATOR_BOUNDS
+        )
     try:
         order_id = await _order_id(settings, pool, typed)
         async with _snapshots(settings) as forget:
@@ -136,8 +141,9 @@ def cmd_privacy_redact(args: argparse.Namespace) -> int:
 
 def add_privacy_commands(commands: Commands) -> None:
     """`privacy export` and `privacy redact`."""
-    privacy = add_command(commands, "privacy", "the personal data held on an order (CONTRACT §7)")
-    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    privacy_commands = add_group(
+        commands, "privacy", "the personal data held on an order (CONTRACT §7)"
+    )
     for name, run, text in (
         ("export", cmd_privacy_export, "everything ordergate holds on the order, as JSON"),
         ("redact", cmd_privacy_redact, "erase the personal data ordergate holds on the order"),

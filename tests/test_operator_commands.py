@@ -137,6 +137,22 @@ def test_audit_verify_on_an_unreachable_database_is_one_line_and_exit_2() -> Non
     ]
 
 
+@pytest.mark.parametrize("command", ["export", "redact"])
+def test_privacy_on_an_unreachable_database_is_one_line_and_exit_2(command: str) -> None:
+    result = run(
+        "privacy",
+        command,
+        "--order",
+        "gid://shopify/Order/1",
+        env={"DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"},
+    )
+
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "ordergate: the database could not be reached (ConnectionRefusedError)"
+    ]
+
+
 def test_a_friendly_time_is_accepted(shop_records: str) -> None:
     # Every form is pinned in tests/test_command_input.py; this is the command taking one.
     result = run(

@@ -47,12 +47,14 @@ class Privacy:
     async def erase_orders(self, order_ids: list[str], *, reason: str) -> Erased:
         """Erase the orders' personal data, one audit event per order, in one transaction."""
         trail, now, erased = Trail.background("privacy"), self._clock(), Erased()
+        events = []
         async with storage_errors(), self._pool.acquire() as conn, conn.transaction():
             for order_id in order_ids:
                 counts = await personal_data.erase_orders(conn=conn, order_ids=[order_id], now=now)
-                event = _erased_event(trail, reason, counts, order_id=order_id)
-                await audit.append(conn=conn, events=[event])
+                events.append(_erased_event(trail, reason, counts, order_id=order_id))
                 erased += counts
+            # One append for them all: one lock of the chain head, one insert.
+            await audit.append(conn=conn, events=events)
             names = await order_names.order_names_of(conn=conn, order_ids=order_ids)
         self._count(reason, erased)
         if self._forget is not None and names:

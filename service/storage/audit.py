@@ -561,7 +561,7 @@ async def drop_partitions_before(*, conn: Connection, cutoff: datetime) -> list[
     oldest row that remains."""
     if cutoff > datetime.now(UTC):
         raise ValueError("retention cutoff lies in the future")
-    dropped = []
+    dropped, latest_end = [], None
     async with _in_transaction(conn):
         for row in await conn.fetch(LIST_PARTITIONS):
             match = _PARTITION_NAME.match(row["relname"])
@@ -574,7 +574,8 @@ async def drop_partitions_before(*, conn: Connection, cutoff: datetime) -> list[
                 # DDL cannot take $n parameters; the name comes from two checked integers.
                 await conn.execute(f"DROP TABLE {name}")
                 dropped.append(name)
-                await conn.execute(
-                    DROP_PERSONAL_BEFORE, _add_months(datetime(year, month, 1, tzinfo=UTC), 1)
-                )
+                latest_end = ends if latest_end is None else max(latest_end, ends)
+        if latest_end is not None:
+            # One delete for every dropped month: each ends at or before the latest.
+            await conn.execute(DROP_PERSONAL_BEFORE, latest_end)
     return dropped

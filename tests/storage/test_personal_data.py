@@ -3,6 +3,7 @@ chain, by order, for the shop and by age; a kept field edited afterwards is stil
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -172,6 +173,28 @@ async def test_retention_erases_only_what_is_older_than_the_policy(pool: asyncpg
     assert "PRIVACY-MARK" in str(await privacy.export(OTHER))
     async with pool.acquire() as conn:
         assert (await verify(conn=conn)).intact
+
+
+async def test_erasing_several_orders_audits_each_with_its_own_counts(pool: asyncpg.Pool) -> None:
+    now = datetime.now(UTC)
+    await _order_data(pool, ORDER, at=now)
+    async with pool.acquire() as conn:
+        await append(conn=conn, events=[_event(ORDER, n=1), _event(OTHER, n=2), _event(ORDER)])
+    privacy = Privacy(pool=pool, clock=lambda: now)
+
+    erased = await privacy.erase_orders([ORDER, OTHER], reason="customers/redact")
+
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "select order_id, details::text from audit_events where operation = $1 order by seq",
+            AuditOperation.PERSONAL_DATA_ERASED,
+        )
+        assert (await verify(conn=conn)).intact
+    assert [row["order_id"] for row in rows] == [ORDER, OTHER]
+    per_order = [json.loads(row["details"]) for row in rows]
+    assert [counts["audit_rows"] for counts in per_order] == [2, 1]
+    assert [counts["requests"] for counts in per_order] == [1, 0]
+    assert erased.audit_rows == 3
 
 
 async def test_prune_drops_past_months_with_their_personal_rows(pool: asyncpg.Pool) -> None:
