@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.api.conftest import free_port
 from tests.conftest import DatabaseFactory
 
 REPO = Path(__file__).resolve().parents[2]
@@ -80,13 +80,6 @@ def chromium() -> Path:
     """Debian's Chromium; the tests never download a browser."""
     assert CHROMIUM.is_file(), f"no {CHROMIUM}: apt-get install chromium (make test does)"
     return CHROMIUM
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def clean_environment(**variables: str) -> dict[str, str]:
